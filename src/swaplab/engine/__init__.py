@@ -1,0 +1,25 @@
+"""swaplab's deterministic exploration engine.  It knows nothing about kernels.
+
+Model threads are generator functions.  Every access to shared state is a visible step, yielded
+before it happens (``v = yield from cell.read()``); code between two steps runs atomically.
+See docs/engine.md for the contract and a worked example.
+"""
+from .control import choose, retry
+from .errors import ModelError, Violation, check
+from .executor import Execution, Program, World
+from .explore import STRATEGIES, explore, make_strategy, minimize_outcome, replay, run_execution
+from .objects import Array, Cell, Map, Shared
+from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome, SearchResult, Stats
+from .runtime import current_tid, note, note_lazy
+from .schedule import Schedule, ScheduleError
+from .step import Step, atomic, step
+from .sync import RWSem, SleepLock, SpinLock, WaitQueue, schedule, schedule_timeout
+
+__all__ = [
+    "Array", "Cell", "Map", "Shared", "Program", "World", "Execution", "Step", "atomic", "step",
+    "SpinLock", "SleepLock", "RWSem", "WaitQueue", "schedule", "schedule_timeout",
+    "retry", "choose", "check", "Violation", "ModelError", "note", "note_lazy", "current_tid",
+    "explore", "replay", "run_execution", "make_strategy", "minimize_outcome", "STRATEGIES",
+    "Schedule", "ScheduleError", "Outcome", "SearchResult", "Stats",
+    "DEADLOCK", "LIVELOCK", "CRASH", "STEP_BOUND",
+]

@@ -1,0 +1,288 @@
+"""Run one execution of a program, one visible step at a time, as the strategy chooses.
+
+Each execution re-runs the program from scratch (stateless search): the program's setup builds
+fresh shared objects and thread generators, and the strategy picks which thread takes the next
+step.  Nothing here knows about any particular strategy or model.
+
+Retry loops.  A thread that yields a RETRY step starts a new attempt.  The executor records the
+attempt's *footprint*: every object the attempt touched, with the state it had when the attempt
+first touched it.  At the next RETRY step, if every object of the footprint is again in that
+state, the next attempt would see exactly what the last one saw and do the same thing, so the
+thread is *parked* (its RETRY step is disabled) until some other thread changes an object of the
+footprint.  The RETRY step declares reads of the footprint, so only such a change can enable it
+and DPOR sees the dependency.  Retries therefore never make an execution infinite, and a state
+where every live thread is parked or blocked is reported as livelock (some parked) or deadlock
+(all blocked).  The contract this rests on: an attempt's effect depends only on the shared state
+it reads.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+
+from .errors import ModelError, Violation
+from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome
+from .runtime import CTX
+from .step import CHOICE, RETRY, Step
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class World:
+    """What a program's setup sees: spawn threads and register end-of-execution checks."""
+
+    def __init__(self, execution: "Execution"):
+        self._ex = execution
+
+    def thread(self, name: str, gen) -> int:
+        """Add a model thread (a generator) and return its index."""
+        return self._ex.add_thread(name, gen)
+
+    def at_end(self, fn) -> None:
+        """Run ``fn()`` when every thread has finished; it raises Violation to report a failure."""
+        self._ex.final_checks.append(fn)
+
+    def fingerprint(self, fn) -> None:
+        """``fn()`` returns a hashable picture of the final state (for 'distinct final states')."""
+        self._ex.fingerprint_fn = fn
+
+
+class Program:
+    """A closed concurrent program: ``setup(world)`` creates shared objects and threads."""
+
+    def __init__(self, setup, name: str = "program"):
+        self.setup = setup
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Program({self.name})"
+
+
+class ThreadState:
+    __slots__ = ("tid", "name", "gen", "pending", "done", "attempted", "attempt_seq",
+                 "footprint", "retries")
+
+    def __init__(self, tid: int, name: str, gen):
+        self.tid = tid
+        self.name = name
+        self.gen = gen
+        self.pending: Step | None = None
+        self.done = False
+        self.attempted = False
+        self.attempt_seq = 0
+        self.footprint: dict[int, tuple] = {}   # oid -> (object, state when first touched)
+        self.retries = 0
+
+
+class Execution:
+    """One run of a program.  The driver calls :meth:`enabled` and :meth:`execute` in turn."""
+
+    def __init__(self, program: Program, *, tracing: bool = False, checking: bool = False,
+                 max_steps: int = 20000):
+        self.program = program
+        self.objects: list = []
+        self.threads: list[ThreadState] = []
+        self.final_checks: list = []
+        self.fingerprint_fn = None
+        self.spin_held: list[int] = []
+        self.seq = 0
+        self.max_steps = max_steps
+        self.tracing = tracing
+        self.ev_tid: list[int] = []
+        self.ev_acc: list[tuple] = []
+        self.choices: dict[int, int] = {}
+        self.trace: list[dict] = []          # per step, only when tracing
+        self.outcome: Outcome | None = None
+        self.finished = False
+        self.preemptions = 0
+        self.last_tid = -1
+        self.wake_listeners: list = []
+        CTX.execution = self
+        CTX.tid = -1
+        CTX.step = None
+        CTX.tracing = tracing
+        CTX.checking = checking
+        try:
+            program.setup(World(self))
+            for t in self.threads:
+                self._prime(t)
+        except Violation as v:
+            self.outcome = Outcome(v.kind, v.message)
+            self.finished = True
+
+    # --- registration -------------------------------------------------------------------
+    def register(self, obj) -> int:
+        obj.born = self.seq
+        self.objects.append(obj)
+        return len(self.objects) - 1
+
+    def add_thread(self, name: str, gen) -> int:
+        tid = len(self.threads)
+        self.threads.append(ThreadState(tid, name, gen))
+        self.spin_held.append(0)
+        return tid
+
+    def _prime(self, t: ThreadState) -> None:
+        CTX.tid = t.tid
+        try:
+            t.pending = next(t.gen)
+        except StopIteration:
+            t.done = True
+        finally:
+            CTX.tid = -1
+
+    # --- enabledness --------------------------------------------------------------------
+    def is_enabled(self, t: ThreadState) -> bool:
+        if t.done:
+            return False
+        step = t.pending
+        if step.kind == RETRY:
+            return not self.is_parked(t)
+        g = step.guard
+        return g is None or g()
+
+    def is_parked(self, t: ThreadState) -> bool:
+        if not t.attempted:
+            return False
+        for obj, snap in t.footprint.values():
+            if obj.snapshot() != snap:
+                return False            # the next attempt would see something new
+        return True
+
+    def enabled(self) -> list[int]:
+        return [t.tid for t in self.threads if not t.done and self.is_enabled(t)]
+
+    def live(self) -> list[int]:
+        return [t.tid for t in self.threads if not t.done]
+
+    def pending_acc(self, tid: int) -> tuple:
+        t = self.threads[tid]
+        if t.done:
+            return ()
+        return tuple((o.oid, w) for o, w in t.pending.accesses)
+
+    # --- running ------------------------------------------------------------------------
+    def execute(self, tid: int, choice: int = 0) -> None:
+        t = self.threads[tid]
+        step = t.pending
+        seq = self.seq
+        if self.last_tid >= 0 and self.last_tid != tid:
+            prev = self.threads[self.last_tid]
+            if not prev.done and self.is_enabled(prev):
+                self.preemptions += 1
+        self.last_tid = tid
+        if step.might_sleep and self.spin_held[tid]:
+            self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
+                              f"{t.name} {step.label} while holding a spinlock", tid)
+            return
+        acc = step.accesses
+        if step.kind == RETRY:
+            if t.attempted:
+                t.retries += 1
+            t.attempted = True
+            t.attempt_seq = seq
+            t.footprint = {}
+        elif t.attempted:
+            fp = t.footprint
+            for obj, w in acc:
+                # objects born during the attempt are reachable only through older ones
+                if obj.oid not in fp and obj.born <= t.attempt_seq:
+                    fp[obj.oid] = (obj, obj.snapshot())
+        self.ev_tid.append(tid)
+        self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
+        if step.kind == CHOICE:
+            self.choices[seq] = choice
+        if self.tracing:
+            before = [(o, o.snapshot()) for o, w in acc if w]
+            self.trace.append({"tid": tid, "label": step.label, "kind": step.kind, "notes": [],
+                               "stack": _stack(t.gen), "changes": [], "choice": choice,
+                               "cost": step.cost, "n": step.n})
+        CTX.tid = tid
+        CTX.step = step
+        self.seq = seq + 1
+        try:
+            t.pending = t.gen.send(choice if step.kind == CHOICE else None)
+            if t.pending.kind == RETRY and t.attempted:
+                t.pending.accesses = tuple((o, False) for o, _ in t.footprint.values())
+        except StopIteration:
+            t.done = True
+            t.pending = None
+        except Violation as v:
+            self._fail(v.kind, v.message, tid)
+        except ModelError as e:
+            self._fail(CRASH, f"model error: {e}", tid)
+        except Exception as e:  # an exception in model code is an outcome, not a tool crash
+            frames = traceback.extract_tb(e.__traceback__)
+            where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+            self._fail(CRASH, f"exception in model code: {type(e).__name__}: {e}{where}", tid)
+        finally:
+            CTX.tid = -1
+            CTX.step = None
+        if self.tracing:
+            rec = self.trace[-1]
+            for o, old in before:
+                new = o.snapshot()
+                if new != old:
+                    rec["changes"].append((o, old, new))
+        if self.outcome is None and self.seq >= self.max_steps:
+            self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
+
+    def add_note(self, text: str) -> None:
+        if self.trace:
+            self.trace[-1]["notes"].append(text)
+
+    def on_wake(self, queue, tids) -> None:
+        for fn in self.wake_listeners:
+            fn(queue, tids)
+
+    def _fail(self, kind: str, message: str, tid: int = -1) -> None:
+        self.outcome = Outcome(kind, message, step=self.seq - 1 if tid >= 0 else self.seq,
+                               preemptions=self.preemptions)
+        self.finished = True
+
+    def finish(self) -> None:
+        """Called when no thread is enabled: deadlock, livelock, or the end of the program."""
+        self.finished = True
+        live = [t for t in self.threads if not t.done]
+        if live:
+            parked = [t for t in live if t.pending.kind == RETRY]
+            detail = [f"{t.name}: {'parked retrying' if t.pending.kind == RETRY else 'blocked at'} "
+                      f"{t.pending.label} in {'/'.join(_stack(t.gen)) or '?'}" for t in live]
+            if parked:
+                msg = ("every live thread is blocked or retrying without progress: "
+                       + "; ".join(detail))
+                self.outcome = Outcome(LIVELOCK, msg, step=self.seq, preemptions=self.preemptions,
+                                       detail=detail)
+            else:
+                self.outcome = Outcome(DEADLOCK, "every live thread is blocked: " + "; ".join(detail),
+                                       step=self.seq, preemptions=self.preemptions, detail=detail)
+            return
+        CTX.tid = -1
+        CTX.checking = False
+        try:
+            for fn in self.final_checks:
+                fn()
+        except Violation as v:
+            self.outcome = Outcome(v.kind, v.message, step=self.seq, preemptions=self.preemptions)
+        except Exception as e:
+            self.outcome = Outcome(CRASH, f"exception in final check: {type(e).__name__}: {e}",
+                                   step=self.seq, preemptions=self.preemptions)
+
+    def final_state(self):
+        if self.fingerprint_fn is not None:
+            return self.fingerprint_fn()
+        return tuple(sorted((o.name, repr(o.snapshot())) for o in self.objects))
+
+
+def _stack(gen) -> list[str]:
+    """Function names of a thread's generator chain, outermost first, engine frames left out."""
+    names = []
+    g = gen
+    while g is not None:
+        code = getattr(g, "gi_code", None)
+        if code is None:
+            break
+        if not code.co_filename.startswith(_ENGINE_DIR):
+            names.append(code.co_name)
+        g = getattr(g, "gi_yieldfrom", None)
+    return names

@@ -1,0 +1,175 @@
+"""The search driver: runs executions as a strategy directs, collects outcomes and statistics,
+minimizes counterexamples, replays schedules."""
+from __future__ import annotations
+
+import time
+
+from .executor import Execution, Program
+from .outcome import Outcome, SearchResult, Stats
+from .schedule import Schedule
+from .step import CHOICE
+from .strategies import DFS, DPOR, PCT, Bounded, RandomWalk, Replay, Strategy
+
+STRATEGIES = ("dpor", "dfs", "bounded", "pct", "random")
+
+
+def make_strategy(name: str, *, preemptions: int = 2, seed: int = 0, depth: int = 3,
+                  executions: int = 1000) -> Strategy:
+    if name == "dpor":
+        return DPOR()
+    if name == "dfs":
+        return DFS()
+    if name == "bounded":
+        return Bounded(preemptions)
+    if name == "pct":
+        return PCT(depth=depth, seed=seed, executions=executions)
+    if name == "random":
+        return RandomWalk(seed=seed, executions=executions)
+    raise ValueError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+
+
+def run_execution(program: Program, strategy: Strategy, *, max_steps: int = 20000,
+                  tracing: bool = False, checking: bool = False) -> Execution:
+    """Run one execution to its end, asking ``strategy`` for every decision."""
+    ex = Execution(program, tracing=tracing, checking=checking, max_steps=max_steps)
+    ex.abandoned = False
+    if ex.finished:
+        return ex
+    threads = ex.threads
+    while True:
+        en = ex.enabled()
+        if not en:
+            ex.finish()
+            break
+        tid = strategy.pick(ex, en)
+        if tid is None:
+            ex.abandoned = True
+            break
+        step = threads[tid].pending
+        choice = strategy.choose(ex, tid, step.n) if step.kind == CHOICE else 0
+        ex.execute(tid, choice)
+        if ex.outcome is not None:
+            break
+    return ex
+
+
+def schedule_of(ex: Execution, program: Program) -> Schedule:
+    return Schedule(steps=list(ex.ev_tid), choices=dict(ex.choices),
+                    threads=[t.name for t in ex.threads], meta={"program": program.name})
+
+
+def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executions: int | None = None,
+            time_limit: float | None = None, max_steps: int = 20000, stop_on_first: bool = True,
+            minimize: bool = True, minimize_budget: int = 20000, preemptions: int = 2, seed: int = 0,
+            depth: int = 3, checking: bool = False, progress=None,
+            progress_every: float = 0.25) -> SearchResult:
+    """Explore ``program``'s interleavings and return the verdict with statistics.
+
+    ``progress(stats)`` is called about every ``progress_every`` seconds.  Ctrl-C ends the search
+    cleanly: the result says it was interrupted and keeps what was found.
+    """
+    if isinstance(strategy, str):
+        strat = make_strategy(strategy, preemptions=preemptions, seed=seed, depth=depth,
+                              executions=max_executions or 1000)
+    else:
+        strat = strategy
+    stats = Stats()
+    result = SearchResult(strategy=strat.describe(), stats=stats)
+    seen: set = set()
+    t0 = time.perf_counter()
+    next_report = t0 + progress_every
+    strat.start(program)
+    try:
+        while True:
+            if max_executions is not None and stats.executions >= max_executions:
+                stats.stopped_by = "max-executions"
+                break
+            if time_limit is not None and time.perf_counter() - t0 > time_limit:
+                stats.stopped_by = "time-limit"
+                break
+            if not strat.next_execution():
+                stats.complete = strat.exhaustive
+                break
+            ex = run_execution(program, strat, max_steps=max_steps, checking=checking)
+            stats.executions += 1
+            stats.steps += ex.seq
+            strat.finished(ex)
+            if ex.abandoned:
+                stats.sleep_blocked += 1
+            elif ex.outcome is not None:
+                out = ex.outcome
+                out.schedule = schedule_of(ex, program)
+                if out.signature() not in seen:
+                    seen.add(out.signature())
+                    result.violations.append(out)
+                if stop_on_first:
+                    stats.stopped_by = "first-violation"
+                    break
+            else:
+                stats.final_states.add(ex.final_state())
+            if progress is not None:
+                now = time.perf_counter()
+                if now >= next_report:
+                    stats.seconds = now - t0
+                    progress(stats)
+                    next_report = now + progress_every
+    except KeyboardInterrupt:
+        stats.interrupted = True
+        stats.stopped_by = "interrupt"
+        stats.complete = False
+    stats.seconds = time.perf_counter() - t0
+    result.bound = strat.bound if isinstance(strat, Bounded) and not strat.saturated else None
+    result.guarantee = strat.guarantee
+    if isinstance(strat, Bounded) and stats.complete:
+        stats.complete = True
+    if minimize and result.violations and not stats.interrupted:
+        try:
+            result.violations = [minimize_outcome(program, v, budget=minimize_budget, max_steps=max_steps)
+                                 for v in result.violations]
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            result.notes.append("minimization interrupted: counterexamples are as found")
+    if progress is not None:
+        progress(stats)
+    return result
+
+
+def minimize_outcome(program: Program, found: Outcome, *, budget: int = 20000,
+                     max_steps: int = 20000) -> Outcome:
+    """The same kind of failure with the fewest preemptions, then the fewest steps.
+
+    Runs preemption-bounded search level by level (0, 1, ... up to the preemptions of ``found``)
+    and keeps, at the first level where the failure appears, the shortest failing schedule.  If
+    the budget of executions runs out first, the counterexample found so far is kept.
+    """
+    strat = Bounded(found.preemptions)
+    strat.start(program)
+    best: Outcome | None = None
+    best_level = None
+    runs = 0
+    while runs < budget and strat.next_execution():
+        if best is not None and strat.level > best_level:
+            break
+        ex = run_execution(program, strat, max_steps=max_steps)
+        runs += 1
+        strat.finished(ex)
+        out = ex.outcome
+        if out is not None and not ex.abandoned and out.kind == found.kind:
+            if best is None or ex.seq < len(best.schedule):
+                out.schedule = schedule_of(ex, program)
+                best, best_level = out, strat.level
+    if best is None:
+        return found
+    if (best.preemptions, len(best.schedule)) <= (found.preemptions, len(found.schedule)):
+        best.detail = best.detail or found.detail
+        return best
+    return found
+
+
+def replay(program: Program, schedule: Schedule, *, tracing: bool = True, max_steps: int = 20000):
+    """Run ``schedule`` once.  Returns (execution, divergence message or None)."""
+    strat = Replay(schedule)
+    strat.start(program)
+    strat.next_execution()
+    ex = run_execution(program, strat, tracing=tracing, max_steps=max_steps)
+    return ex, strat.divergence

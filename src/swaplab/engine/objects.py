@@ -1,0 +1,129 @@
+"""Shared objects: cells, arrays and maps with read, write and read-modify-write steps.
+
+Every shared object has a stable identity (``oid``, its creation order in the execution) and a
+name used in traces.  Identities never depend on memory addresses or hash seeds, so a schedule
+recorded in one process replays in another.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .errors import ModelError
+from .runtime import CTX, register
+from .step import ACCESS, Step
+
+
+class Shared:
+    """Base of every object the executor tracks."""
+
+    __slots__ = ("oid", "name", "born")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.born = 0                  # sequence number at creation (set by the executor)
+        self.oid = register(self)
+
+    def snapshot(self) -> Any:
+        """A hashable picture of the object's state (for retry parking and fingerprints)."""
+        raise NotImplementedError
+
+    def _check(self, write: bool) -> None:
+        # Contract-checking mode: the running step must have declared this object.
+        step = CTX.step
+        if CTX.tid < 0 or step is None:
+            return
+        for obj, w in step.accesses:
+            if obj is self and (w or not write):
+                return
+        raise ModelError(
+            f"thread {CTX.tid} {'wrote' if write else 'read'} {self.name} inside step "
+            f"'{step.label}', which did not declare it: yield a step that names it first")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Cell(Shared):
+    """One shared value: a word of memory, a PTE, a swap_map byte."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, name: str, value: Any = None):
+        super().__init__(name)
+        self._v = value
+
+    # Access from inside an atomic step body.
+    @property
+    def value(self) -> Any:
+        if CTX.checking:
+            self._check(False)
+        return self._v
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        if CTX.checking:
+            self._check(True)
+        self._v = v
+
+    def peek(self) -> Any:
+        """Read without a step: only for setup, final checks and traces."""
+        return self._v
+
+    def snapshot(self) -> Any:
+        return self._v
+
+    # Steps.
+    def read(self, label: str = "", cost: str | None = None):
+        yield Step(((self, False),), label or f"read {self.name}", kind=ACCESS, cost=cost)
+        return self._v
+
+    def write(self, value: Any, label: str = "", cost: str | None = None):
+        yield Step(((self, True),), label or f"write {self.name}", kind=ACCESS, cost=cost)
+        self._v = value
+
+    def rmw(self, fn: Callable[[Any], Any], label: str = "", cost: str | None = None):
+        """Atomic read-modify-write; returns the old value."""
+        yield Step(((self, True),), label or f"rmw {self.name}", kind=ACCESS, cost=cost)
+        old = self._v
+        self._v = fn(old)
+        return old
+
+
+class Array:
+    """A fixed-size array of independent cells (``swap_map``, ``zram`` slots)."""
+
+    __slots__ = ("name", "cells")
+
+    def __init__(self, name: str, values):
+        self.name = name
+        self.cells = [Cell(f"{name}[{i}]", v) for i, v in enumerate(values)]
+
+    def __getitem__(self, i: int) -> Cell:
+        return self.cells[i]
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def peek(self) -> list:
+        return [c._v for c in self.cells]
+
+
+class Map:
+    """A map whose every key is its own cell, created on first use (an xarray's slots)."""
+
+    __slots__ = ("name", "cells", "default")
+
+    def __init__(self, name: str, default: Any = None):
+        self.name = name
+        self.cells: dict[Any, Cell] = {}
+        self.default = default
+
+    def slot(self, key) -> Cell:
+        c = self.cells.get(key)
+        if c is None:
+            c = self.cells[key] = Cell(f"{self.name}[{key}]", self.default)
+        return c
+
+    def peek(self, key) -> Any:
+        c = self.cells.get(key)
+        return self.default if c is None else c._v

@@ -1,0 +1,255 @@
+"""Source-set DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014, Algorithm 1).
+
+Bookkeeping lives here, apart from the executor.  One :class:`_Node` per state of the current
+execution holds the backtrack, done and sleep sets and the pending step of every thread.  After
+each execution, :meth:`DPOR.finished` computes happens-before with vector clocks and, for every
+race ``e ⋖ e'`` (dependent steps of different threads, ordered by nothing but themselves), adds
+an initial of ``notdep(e).e'`` to the backtrack set of the state before ``e`` unless one is there.
+
+Blocking steps (a lock held by another thread, a parked retry) need one more rule, because a
+blocked step never executes and so never shows up in a race: for each state where a thread is
+blocked, the last step of another thread that its pending step depends on, and that does not
+happen-before it, gets a backtrack point (Flanagan & Godefroid, POPL 2005): the blocked thread
+if it was enabled there, otherwise every enabled thread.  This keeps the search sound for locks
+and wait conditions; it can cost extra executions, never missing ones.
+"""
+from __future__ import annotations
+
+from .base import Strategy, independent
+
+
+class _Node:
+    __slots__ = ("enabled", "acc", "backtrack", "done", "sleep", "tid", "choice_n", "choice_val",
+                 "wakeup")
+
+    def __init__(self, enabled: set, acc: list, sleep: set):
+        self.enabled = enabled
+        self.acc = acc                 # pending accesses per thread (None: finished)
+        self.backtrack: set[int] = set()
+        self.done: set[int] = set()
+        self.sleep = sleep
+        self.tid = -1
+        self.choice_n = 0
+        self.choice_val = 0
+        self.wakeup: dict[int, list[int]] = {}   # thread -> the reversed race to follow after it
+
+
+class DPOR(Strategy):
+    name = "dpor"
+    exhaustive = True
+
+    def start(self, program) -> None:
+        self.stack: list[_Node] = []
+        self.first = True
+        self.guide: list[int] = []
+
+    def next_execution(self) -> bool:
+        if self.first:
+            self.first = False
+            return True
+        st = self.stack
+        while st:
+            node = st[-1]
+            if node.choice_n and node.choice_val + 1 < node.choice_n:
+                node.choice_val += 1
+                return True
+            node.done.add(node.tid)
+            cand = node.backtrack - node.done - node.sleep
+            if cand:
+                t = min(cand)
+                node.tid = t
+                node.choice_n = 0
+                node.choice_val = 0
+                # Follow the reversed race that put t here (a one-branch wakeup tree): without
+                # it, the default choices below often end sleep-set blocked.
+                self.guide = node.wakeup.get(t, [])[:0:-1]
+                return True
+            st.pop()
+        return False
+
+    def pick(self, ex, enabled):
+        d = ex.seq
+        st = self.stack
+        if d < len(st):
+            return st[d].tid
+        n = len(ex.threads)
+        acc = [ex.pending_acc(t) if not ex.threads[t].done else None for t in range(n)]
+        en = set(enabled)
+        if d == 0:
+            sleep: set[int] = set()
+        else:
+            parent = st[d - 1]
+            pt = parent.tid
+            pacc = parent.acc[pt]
+            sleep = {q for q in (parent.sleep | parent.done) if q != pt and parent.acc[q] is not None
+                     and independent(parent.acc[q], pacc)}
+        node = _Node(en, acc, sleep)
+        st.append(node)
+        last = ex.last_tid
+        guide = self.guide
+        t = -1
+        while guide:
+            g = guide.pop()
+            if g in en and g not in sleep:
+                t = g
+                break
+            guide.clear()
+        if t >= 0:
+            pass
+        elif last in en and last not in sleep:
+            t = last
+        else:
+            free = en - sleep
+            if not free:
+                return None           # sleep-set blocked: this execution is redundant
+            t = min(free)
+        node.tid = t
+        node.backtrack.add(t)
+        return t
+
+    def choose(self, ex, tid, n):
+        node = self.stack[ex.seq]
+        if node.choice_n == 0:
+            node.choice_n, node.choice_val = n, 0
+        return node.choice_val
+
+    # --- race analysis ------------------------------------------------------------------
+    def finished(self, ex) -> None:
+        tids = ex.ev_tid
+        accs = ex.ev_acc
+        n = len(tids)
+        nthreads = len(ex.threads)
+        st = self.stack
+        clocks: list = [None] * n
+        lidx = [0] * n
+        count = [0] * nthreads
+        tev: list[list[int]] = [[] for _ in range(nthreads)]
+        last_of = [-1] * nthreads
+        last_write: dict[int, int] = {}
+        reads_since: dict[int, list[int]] = {}
+        races = []
+        for j in range(n):
+            p = tids[j]
+            prev = last_of[p]
+            vc = list(clocks[prev]) if prev >= 0 else [0] * nthreads
+            cands = set()
+            for oid, w in accs[j]:
+                lw = last_write.get(oid)
+                if lw is not None:
+                    cands.add(lw)
+                if w:
+                    rs = reads_since.get(oid)
+                    if rs:
+                        cands.update(rs)
+            if cands:
+                for i in sorted(cands, reverse=True):
+                    q = tids[i]
+                    if q == p:
+                        continue
+                    if vc[q] <= lidx[i]:
+                        races.append((i, j))
+                        ci = clocks[i]
+                        vc = [a if a >= b else b for a, b in zip(vc, ci)]
+            li = count[p]
+            lidx[j] = li
+            count[p] = li + 1
+            vc[p] = li + 1
+            clocks[j] = vc
+            tev[p].append(j)
+            last_of[p] = j
+            for oid, w in accs[j]:
+                if w:
+                    last_write[oid] = j
+                    reads_since[oid] = []
+                else:
+                    reads_since.setdefault(oid, []).append(j)
+
+        for i, j in races:
+            if i < len(st):
+                self._reverse(i, j, tids, clocks, lidx, tev, nthreads)
+        self._blocked_races(ex, tids, accs, clocks, lidx)
+
+    def _reverse(self, i, j, tids, clocks, lidx, tev, nthreads) -> None:
+        node = self.stack[i]
+        pi = tids[i]
+        li = lidx[i]
+        initials = set()
+        seen = set()
+        v = []
+        for k in range(i + 1, j + 1):
+            q = tids[k]
+            ck = clocks[k]
+            if k != j and ck[pi] > li:
+                continue              # happens after e: not in notdep(e)
+            v.append(k)
+            if q in seen:
+                continue
+            seen.add(q)
+            # q's first event in v is an initial unless an event of v happens before it
+            ok = True
+            for r in range(nthreads):
+                c = ck[r]
+                if r != q and c > 0 and tev[r][c - 1] > i and not (r == pi and c - 1 == li):
+                    ok = False
+                    break
+            if ok:
+                initials.add(q)
+            if k == j:
+                break
+        if not initials or initials & node.backtrack:
+            return
+        cand = initials - node.sleep
+        if not cand:
+            return
+        pj = tids[j]
+        q = pj if pj in cand else min(cand)
+        if q in node.enabled:
+            node.backtrack.add(q)
+            # q's first step in v has no predecessor in v, so it can go first
+            first = next(k for k in v if tids[k] == q)
+            node.wakeup[q] = [q] + [tids[k] for k in v if k != first]
+        else:
+            node.backtrack |= (node.enabled - node.sleep)
+
+    def _blocked_races(self, ex, tids, accs, clocks, lidx) -> None:
+        st = self.stack
+        n = len(tids)
+        states = len(st)
+        last_of = {}
+        prev_disabled: set = set()
+        for k in range(states + 1):
+            if k < states:
+                node = st[k]
+                live = {t for t, a in enumerate(node.acc) if a is not None}
+                disabled = live - node.enabled
+                accs_k = node.acc
+            elif k == n and ex.finished and not getattr(ex, "abandoned", False):
+                live = {t.tid for t in ex.threads if not t.done}
+                disabled = live - set(ex.enabled())
+                accs_k = [ex.pending_acc(t) for t in range(len(ex.threads))]
+            else:
+                break
+            if k > 0:
+                last_of[tids[k - 1]] = k - 1
+            for p in disabled:
+                pa = accs_k[p]
+                if not pa:
+                    continue
+                if k > 0 and p in prev_disabled and independent(accs[k - 1], pa):
+                    continue
+                lp = last_of.get(p, -1)
+                for i in range(k - 1, -1, -1):
+                    q = tids[i]
+                    if q == p or independent(accs[i], pa):
+                        continue
+                    if lp >= 0 and clocks[lp][q] > lidx[i]:
+                        break         # happens before p's position: no race
+                    ni = st[i]
+                    if p in ni.sleep:
+                        break
+                    if p in ni.enabled:
+                        ni.backtrack.add(p)
+                    else:
+                        ni.backtrack |= (ni.enabled - ni.sleep)
+                    break
+            prev_disabled = disabled
