@@ -4,16 +4,19 @@ Each execution re-runs the program from scratch (stateless search): the program'
 fresh shared objects and thread generators, and the strategy picks which thread takes the next
 step.  Nothing here knows about any particular strategy or model.
 
-Retry loops.  A thread that yields a RETRY step starts a new attempt.  The executor records the
-attempt's *footprint*: every object the attempt touched, with the state it had when the attempt
-first touched it.  At the next RETRY step, if every object of the footprint is again in that
-state, the next attempt would see exactly what the last one saw and do the same thing, so the
-thread is *parked* (its RETRY step is disabled) until some other thread changes an object of the
-footprint.  The RETRY step declares reads of the footprint, so only such a change can enable it
-and DPOR sees the dependency.  Retries therefore never make an execution infinite, and a state
-where every live thread is parked or blocked is reported as livelock (some parked) or deadlock
-(all blocked).  The contract this rests on: an attempt's effect depends only on the shared state
-it reads.
+Retry loops.  A thread that yields a RETRY step starts a new attempt of the loop that retry
+point belongs to (loops are told apart by the step's label, so nested loops keep separate
+records).  The executor records the attempt's *footprint*: every object the thread touched since
+that retry point last ran, with the state it had when first touched.  When the thread comes
+back to the same retry point, if every object of the footprint is again in that state and no
+object created meanwhile is still alive, the next attempt would see exactly what the last one
+saw and do the same thing, so the thread is *parked* (its RETRY step is disabled) until some
+other thread changes an object of the footprint.  The RETRY step declares reads of the
+footprint, so only such a change can enable it and DPOR sees the dependency.  Retries therefore
+never make an execution infinite, and a state where every live thread is parked or blocked is
+reported as livelock (some parked) or deadlock (all blocked).  The contract this rests on: an
+attempt's effect depends only on the shared state it reads (its locals are the same each time
+round the loop).
 """
 from __future__ import annotations
 
@@ -59,8 +62,7 @@ class Program:
 
 
 class ThreadState:
-    __slots__ = ("tid", "name", "gen", "pending", "done", "attempted", "attempt_seq",
-                 "footprint", "retries")
+    __slots__ = ("tid", "name", "gen", "pending", "done", "loops", "retries")
 
     def __init__(self, tid: int, name: str, gen):
         self.tid = tid
@@ -68,9 +70,8 @@ class ThreadState:
         self.gen = gen
         self.pending: Step | None = None
         self.done = False
-        self.attempted = False
-        self.attempt_seq = 0
-        self.footprint: dict[int, tuple] = {}   # oid -> (object, state when first touched)
+        # retry label -> [objects count when it last ran, footprint: oid -> (object, first state)]
+        self.loops: dict[str, list] = {}
         self.retries = 0
 
 
@@ -103,7 +104,8 @@ class Execution:
         CTX.tracing = tracing
         CTX.checking = checking
         try:
-            program.setup(World(self))
+            self.world = World(self)
+            program.setup(self.world)
             for t in self.threads:
                 self._prime(t)
         except Violation as v:
@@ -142,11 +144,15 @@ class Execution:
         return g is None or g()
 
     def is_parked(self, t: ThreadState) -> bool:
-        if not t.attempted:
-            return False
-        for obj, snap in t.footprint.values():
+        rec = t.loops.get(t.pending.label)
+        if rec is None:
+            return False                # first time at this retry point
+        for obj, snap in rec[1].values():
             if obj.snapshot() != snap:
                 return False            # the next attempt would see something new
+        for obj in self.objects[rec[0]:]:
+            if not obj.dead():
+                return False            # the last attempt left something new behind
         return True
 
     def enabled(self) -> list[int]:
@@ -177,17 +183,14 @@ class Execution:
             return
         acc = step.accesses
         if step.kind == RETRY:
-            if t.attempted:
+            if step.label in t.loops:
                 t.retries += 1
-            t.attempted = True
-            t.attempt_seq = seq
-            t.footprint = {}
-        elif t.attempted:
-            fp = t.footprint
-            for obj, w in acc:
-                # objects born during the attempt are reachable only through older ones
-                if obj.oid not in fp and obj.born <= t.attempt_seq:
-                    fp[obj.oid] = (obj, obj.snapshot())
+            t.loops[step.label] = [len(self.objects), {}]
+        elif t.loops:
+            for nobj, fp in t.loops.values():
+                for obj, w in acc:
+                    if obj.oid not in fp and obj.oid < nobj:
+                        fp[obj.oid] = (obj, obj.snapshot())
         self.ev_tid.append(tid)
         self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
         if step.kind == CHOICE:
@@ -202,8 +205,10 @@ class Execution:
         self.seq = seq + 1
         try:
             t.pending = t.gen.send(choice if step.kind == CHOICE else None)
-            if t.pending.kind == RETRY and t.attempted:
-                t.pending.accesses = tuple((o, False) for o, _ in t.footprint.values())
+            if t.pending.kind == RETRY:
+                rec = t.loops.get(t.pending.label)
+                if rec is not None:
+                    t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())
         except StopIteration:
             t.done = True
             t.pending = None
@@ -224,8 +229,53 @@ class Execution:
                 new = o.snapshot()
                 if new != old:
                     rec["changes"].append((o, old, new))
+        if self.outcome is None and not t.done and _is_private(t.pending, tid):
+            self._run_private(t)
         if self.outcome is None and self.seq >= self.max_steps:
             self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
+
+    def _run_private(self, t: ThreadState) -> None:
+        """Run the steps that touch only objects private to ``t`` (a folio nobody else can reach
+        yet) as part of the step just taken: no other thread can observe them, so they need no
+        scheduling point of their own.  Their accesses are added to that step's."""
+        tid = t.tid
+        extra = []
+        CTX.tid = tid
+        try:
+            while not t.done and _is_private(t.pending, tid):
+                step = t.pending
+                extra.extend((o.oid, w) for o, w in step.accesses)
+                for nobj, fp in t.loops.values():
+                    for obj, w in step.accesses:
+                        if obj.oid not in fp and obj.oid < nobj:
+                            fp[obj.oid] = (obj, obj.snapshot())
+                if self.tracing:
+                    before = [(o, o.snapshot()) for o, w in step.accesses if w]
+                CTX.step = step
+                try:
+                    t.pending = t.gen.send(None)
+                except StopIteration:
+                    t.done = True
+                    t.pending = None
+                if self.tracing:
+                    rec = self.trace[-1]
+                    rec["label"] += f"; {step.label}"
+                    for o, old in before:
+                        if o.snapshot() != old:
+                            rec["changes"].append((o, old, o.snapshot()))
+        except Violation as v:
+            self._fail(v.kind, v.message, tid)
+        except Exception as e:
+            self._fail(CRASH, f"exception in model code: {type(e).__name__}: {e}", tid)
+        finally:
+            CTX.tid = -1
+            CTX.step = None
+        if extra:
+            self.ev_acc[-1] = self.ev_acc[-1] + tuple(extra)
+        if not t.done and t.pending.kind == RETRY:
+            rec = t.loops.get(t.pending.label)
+            if rec is not None:
+                t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())
 
     def add_note(self, text: str) -> None:
         if self.trace:
@@ -272,6 +322,15 @@ class Execution:
         if self.fingerprint_fn is not None:
             return self.fingerprint_fn()
         return tuple(sorted((o.name, repr(o.snapshot())) for o in self.objects))
+
+
+def _is_private(step, tid: int) -> bool:
+    if step is None or step.kind != "access" or step.guard is not None or not step.accesses:
+        return False
+    for o, _ in step.accesses:
+        if o.private != tid:
+            return False
+    return True
 
 
 def _stack(gen) -> list[str]:

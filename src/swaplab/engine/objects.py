@@ -16,16 +16,21 @@ from .step import ACCESS, Step
 class Shared:
     """Base of every object the executor tracks."""
 
-    __slots__ = ("oid", "name", "born")
+    __slots__ = ("oid", "name", "born", "private")
 
     def __init__(self, name: str):
         self.name = name
         self.born = 0                  # sequence number at creation (set by the executor)
+        self.private = -1              # a thread id while only that thread can reach the object
         self.oid = register(self)
 
     def snapshot(self) -> Any:
         """A hashable picture of the object's state (for retry parking and fingerprints)."""
         raise NotImplementedError
+
+    def dead(self) -> bool:
+        """True once the object can never be reached again (e.g. its folio was freed)."""
+        return False
 
     def _check(self, write: bool) -> None:
         # Contract-checking mode: the running step must have declared this object.
@@ -46,11 +51,12 @@ class Shared:
 class Cell(Shared):
     """One shared value: a word of memory, a PTE, a swap_map byte."""
 
-    __slots__ = ("_v",)
+    __slots__ = ("_v", "fmt")
 
-    def __init__(self, name: str, value: Any = None):
+    def __init__(self, name: str, value: Any = None, fmt: Callable[[Any], str] | None = None):
         super().__init__(name)
         self._v = value
+        self.fmt = fmt              # how traces print the value
 
     # Access from inside an atomic step body.
     @property

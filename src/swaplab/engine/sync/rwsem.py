@@ -1,47 +1,56 @@
 """A reader/writer semaphore, as mmap_lock: down_read, up_read, down_write, up_write.
 
-Simplification: no writer preference (a waiting writer does not hold off new readers), so a
-reader never blocks behind a queued writer.  Both ends of every operation are writes to the
-semaphore's state, so all operations on one rwsem are dependent.
+Each thread has its own reader cell, as if the reader count were per-CPU: two readers touch
+different objects and so are independent (the search need not order them), while a writer's
+down_write reads every reader cell and waits for all to be zero.  Simplification: no writer
+preference (a waiting writer does not hold off new readers).
 """
 from __future__ import annotations
 
 from ..errors import Violation
-from ..objects import Shared
+from ..objects import Cell, Shared
 from ..runtime import CTX
 from ..step import LOCK, UNLOCK, Step
 
 
 class RWSem(Shared):
-    __slots__ = ("readers", "writer")
+    __slots__ = ("writer", "readers")
 
     def __init__(self, name: str):
         super().__init__(name)
-        self.readers = 0
         self.writer = -1
+        self.readers: list[Cell] = []      # one per thread, made at first use
 
     def snapshot(self):
-        return (self.readers, self.writer)
+        return self.writer
+
+    def _reader(self, tid: int) -> Cell:
+        if not self.readers:
+            n = len(CTX.execution.threads)
+            self.readers = [Cell(f"{self.name}.reader[{t}]", 0) for t in range(n)]
+        return self.readers[tid]
 
     def _no_writer(self) -> bool:
         return self.writer < 0
 
-    def _free(self) -> bool:
-        return self.writer < 0 and self.readers == 0
-
     def down_read(self, label: str = ""):
-        yield Step(((self, True),), label or f"down_read({self.name})", guard=self._no_writer, kind=LOCK,
-                   might_sleep=True, cost="rwsem")
-        self.readers += 1
+        me = self._reader(CTX.tid if CTX.tid >= 0 else 0)
+        yield Step(((self, False), (me, True)), label or f"down_read({self.name})", guard=self._no_writer,
+                   kind=LOCK, might_sleep=True, cost="rwsem")
+        me._v += 1
 
     def up_read(self, label: str = ""):
-        yield Step(((self, True),), label or f"up_read({self.name})", kind=UNLOCK, cost="rwsem")
-        if self.readers <= 0:
+        me = self._reader(CTX.tid)
+        yield Step(((me, True),), label or f"up_read({self.name})", kind=UNLOCK, cost="rwsem")
+        if me._v <= 0:
             raise Violation("crash", f"up_read({self.name}) without a reader")
-        self.readers -= 1
+        me._v -= 1
 
     def down_write(self, label: str = ""):
-        yield Step(((self, True),), label or f"down_write({self.name})", guard=self._free, kind=LOCK,
+        self._reader(0)
+        readers = self.readers
+        yield Step(((self, True),) + tuple((r, False) for r in readers), label or f"down_write({self.name})",
+                   guard=lambda: self.writer < 0 and not any(r._v for r in readers), kind=LOCK,
                    might_sleep=True, cost="rwsem")
         self.writer = CTX.tid
 

@@ -35,11 +35,20 @@ class SleepLock(Shared):
         self.owner = CTX.tid
 
     def trylock(self, label: str = ""):
-        yield Step(((self, True),), label or f"trylock {self.name}", kind=LOCK, cost="folio_lock")
-        if self.owner >= 0:
-            return False
-        self.owner = CTX.tid
-        return True
+        # A failing trylock changes nothing, so it is declared as a read of the lock when the
+        # lock is held: failed trylocks then commute with each other and with waiters.  If the
+        # lock was released before the step ran, declare again.
+        while True:
+            held = self.owner >= 0
+            yield Step(((self, not held),), label or f"trylock {self.name}", kind=LOCK, cost="folio_lock")
+            if held:
+                if self.owner >= 0:
+                    return False
+                continue
+            if self.owner >= 0:          # cannot happen: the write was declared
+                return False
+            self.owner = CTX.tid
+            return True
 
     def lock_new(self) -> None:
         """__folio_set_locked on a folio nobody else can see yet (no step needed)."""

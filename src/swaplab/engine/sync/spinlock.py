@@ -45,5 +45,16 @@ class SpinLock(Shared):
         self.owner = -1
         CTX.execution.spin_held[CTX.tid] -= 1
 
+    def locked_step(self, accesses, label: str, cost: str | None = None):
+        """``spin_lock; <one step on accesses>; spin_unlock`` as a single step.
+
+        A critical section that is one step long needs no separate lock and unlock steps: it
+        waits until the lock is free and runs atomically.  It only *reads* the lock, so two such
+        sections on different objects under the same lock stay independent, while a longer
+        section (which takes the lock) still excludes them.  What is lost: a spin_trylock by
+        another thread can no longer see the lock held during such a section.
+        """
+        yield Step(((self, False),) + tuple(accesses), label, guard=self._free, kind=LOCK, cost=cost)
+
     def held_by_me(self) -> bool:
         return self.owner == CTX.tid

@@ -1,0 +1,62 @@
+"""Swap-in synchronization designs, one module each, each a small override of the kernel model.
+
+A design can also come from a file of the user's: ``path/to/file.py:ClassName`` names a class
+that subclasses :class:`swaplab.kernel.Kernel` (or any design here).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ..kernel import Kernel
+from .bypass import Bypass
+from .countpin import CountPin
+from .prepare import PrepareBusy, PrepareSchedule, PrepareSleep
+from .ptemarker import PteMarker
+from .swapcache import SwapCache
+from .swapcachesync import SwapCacheSync
+from .swapmap import SwapmapInflight
+from .waitqueue import PrepareWaitqueue
+
+BUILTIN = [SwapCache, Bypass, PrepareBusy, PrepareSchedule, PrepareSleep, PrepareWaitqueue, CountPin,
+           PteMarker, SwapmapInflight, SwapCacheSync]
+DESIGNS = {d.name: d for d in BUILTIN}
+
+
+class DesignError(Exception):
+    """A design name or file could not be loaded; str() says what to do."""
+
+
+def get_design(spec: str) -> type[Kernel]:
+    """A built-in design by name, or ``path.py:ClassName``."""
+    if spec in DESIGNS:
+        return DESIGNS[spec]
+    if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
+        raise DesignError(f"no design {spec!r}: built-in designs are {', '.join(DESIGNS)}; "
+                          "or give path/to/file.py:ClassName")
+    path, cls_name = spec.rsplit(":", 1)
+    p = Path(path)
+    if not p.is_file():
+        raise DesignError(f"{path}: no such file (the design spec is path/to/file.py:ClassName)")
+    mod_name = f"swaplab_user_design_{abs(hash(str(p.resolve())))}"
+    try:
+        loader_spec = importlib.util.spec_from_file_location(mod_name, p)
+        module = importlib.util.module_from_spec(loader_spec)
+        loader_spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise DesignError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:  # the user's module failed while importing
+        raise DesignError(f"{path}: importing it failed: {type(e).__name__}: {e}") from None
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        raise DesignError(f"{path}: defines no {cls_name!r}; classes there: "
+                          f"{', '.join(n for n, v in vars(module).items() if isinstance(v, type)) or 'none'}")
+    if not (isinstance(cls, type) and issubclass(cls, Kernel)):
+        raise DesignError(f"{path}:{cls_name} must be a class that subclasses swaplab.kernel.Kernel "
+                          "(or a built-in design such as swaplab.designs.bypass.Bypass)")
+    if getattr(cls, "name", "swapcache") in DESIGNS and cls.name == Kernel.name and cls is not Kernel:
+        cls.name = cls_name
+    return cls
+
+
+__all__ = ["DESIGNS", "BUILTIN", "DesignError", "get_design"]

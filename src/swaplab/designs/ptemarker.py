@@ -1,0 +1,113 @@
+"""pte-marker — David Hildenbrand's "swapin_in_process" entry (linux-mm, 15 Feb 2024; the seed
+mail).
+
+(1) allocate the folio and lock it; (2) take the PTE lock and, if the PTE is unchanged, replace
+it with a marker that references the locked folio; (3) read (this unlocks the folio); (4) relock
+the folio; (5) take the PTE lock: if the marker is still there map the folio, otherwise clean
+up.  Concurrent faulters that see the marker wait for the folio lock, as for migration entries
+(migration_entry_wait), and refault.
+
+Decisions this model makes where the mail is silent:
+- The marker carries the PTE's swap reference: zap (MADV_DONTNEED) only clears the marker and
+  the swap-in thread, on finding it gone at (5), drops the reference with swap_free() and frees
+  its folio.  The oracle counts each marker as one reference on its slot.
+- (4) relocks with folio_lock(), never folio_lock_or_retry(): dropping mmap_lock while a marker
+  is installed would let fork() run and see it.  fork() itself cannot race (it takes mmap_lock
+  for write) and copy_pte_range treats a marker as a bug.
+- MADV_PAGEOUT skips non-present PTEs, so it never sees the marker; swapoff's unuse_pte_range
+  skips it too and try_to_unuse retries until the swap-in has freed the slot.
+- A read error (not modeled: reads always succeed) would restore the original swap PTE at (5)
+  instead of mapping, so the data stays on the device.
+- The marker names the folio (its pfn), so it cannot suffer the ABA of a swap PTE: the folio
+  cannot be freed and its pfn reused while the marker exists.
+"""
+from ..engine import Step
+from ..kernel.memory import BACKOFF
+from ..kernel.types import PG_lru, Pte, pte_same
+from .bypass import Bypass
+
+
+def swapin_marker(folio, entry: int) -> Pte:
+    return Pte("marker", pfn=folio.pfn, offset=entry)
+
+
+class PteMarker(Bypass):
+    name = "pte-marker"
+    summary = "David Hildenbrand's proposal: a swapin-in-progress PTE marker; racers wait on the folio lock"
+    reference = "seed mail, 15 Feb 2024 21:03 +0100"
+
+    def swapin_direct(self, vmf):
+        mm, addr = vmf.mm, vmf.addr
+        # (1) allocate the folio and lock it
+        folio = self.alloc_folio(index=addr)
+        folio.lock.lock_new()
+        # (2) take the page table lock; if the PTE is still the same, install the marker
+        yield from mm.ptl.lock()
+        cell = mm.pte[addr]
+        marker = swapin_marker(folio, vmf.entry)
+        yield Step(((cell, True),), f"install {marker}", cost="set_pte")
+        if not pte_same(cell.value, vmf.orig_pte):
+            installed = False
+        else:
+            cell.value = marker
+            folio.publish()                  # reachable through the marker now
+            installed = True
+        yield from mm.ptl.unlock()
+        if not installed:
+            self.free_new_folio(folio)
+            return BACKOFF
+        vmf.marker = marker
+        yield from folio.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+        yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")
+        # (3) read the folio from swap; this unlocks it
+        yield from self.swap_read_folio(folio, vmf.entry)
+        yield from folio.swap.write(None, "folio->private = NULL", cost="write")
+        return folio
+
+    def swapin_lock_folio(self, folio, vmf):
+        """(4) relock the folio: without dropping mmap_lock while the marker is installed."""
+        if vmf.marker is None:
+            return (yield from super().swapin_lock_folio(folio, vmf))
+        yield from folio.lock.lock(f"folio_lock(folio#{folio.pfn}) (relock)")
+        return True
+
+    def swapin_expected_pte(self, vmf):
+        """(5) the PTE must still hold our marker."""
+        return vmf.marker if vmf.marker is not None else vmf.orig_pte
+
+    def on_mapped(self, vmf, folio):
+        vmf.marker = None                    # consumed: the swap reference went with swap_free
+        return
+        yield  # pragma: no cover
+
+    def do_swap_page_cleanup(self, vmf):
+        """(5) otherwise: the marker was zapped, so the reference it carried is ours to drop."""
+        if vmf.marker is not None:
+            self.count("marker_zapped")
+            yield from self.swap_free(vmf.entry)
+
+    def do_nonswap_entry(self, vmf):
+        """A racer that finds the marker waits for the folio lock, like migration_entry_wait."""
+        if vmf.orig_pte.kind == "marker":
+            self.count("backoffs")
+            return (yield from self.migration_entry_wait(vmf))
+        return (yield from super().do_nonswap_entry(vmf))
+
+    def zap_nonswap_entry(self, mm, addr, pte):
+        """Zap clears the marker and leaves the cleanup (and the swap reference) to the swap-in."""
+        if pte.kind == "marker":
+            yield from self._pte_clear(mm, addr, "zap: clear swapin marker")
+            return
+        yield from super().zap_nonswap_entry(mm, addr, pte)
+
+    def declared_swap_refs(self):
+        refs = {}
+        for mm in self.mms.values():
+            if not mm.alive:
+                continue
+            for c in mm.pte:
+                p = c.peek()
+                if p.kind == "marker":
+                    refs[p.offset] = refs.get(p.offset, 0) + 1
+        return refs
+

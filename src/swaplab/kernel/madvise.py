@@ -1,0 +1,81 @@
+"""mm/madvise.c and friends: the user operations that are not loads and stores.
+
+MADV_PAGEOUT (madvise_cold_or_pageout_pte_range + reclaim_pages, v6.12), MADV_WILLNEED
+(madvise_willneed → swapin_walk_pmd_entry, v6.6), MADV_DONTNEED (zap_page_range_single),
+munmap, exit_mmap and fork (dup_mmap), each with the mmap_lock mode the kernel takes.
+"""
+from __future__ import annotations
+
+from ..engine import Step
+from .memory import ZERO_PFN
+from .state import MM
+from .types import PG_lru
+
+
+class Madvise:
+    def madvise_pageout(self, mm: MM, addrs):
+        """MADV_PAGEOUT: under mmap_lock (read) and the PTL, isolate each present folio mapped
+        only here (shared folios are skipped: folio_mapcount != 1), then shrink_folio_list."""
+        yield from mm.mmap_lock.down_read()
+        yield from mm.ptl.lock()
+        isolated = []
+        for addr in addrs:
+            pte = yield from mm.pte[addr].read(f"madvise_cold_or_pageout_pte_range: {mm.name}.pte[{addr}]",
+                                               cost="read")
+            if pte.kind != "present" or pte.pfn == ZERO_PFN:
+                continue
+            folio = self.folios[pte.pfn]
+            yield Step(((folio.mapcount, False), (folio.flags, True), (folio.ref, True)),
+                       f"folio_isolate_lru(folio#{folio.pfn})", cost="atomic")
+            if folio.mapcount.value != 1 or not folio.flags.value & PG_lru:
+                continue
+            folio.flags.value &= ~PG_lru
+            folio.ref.value += 1
+            isolated.append(folio)
+        yield from mm.ptl.unlock()
+        yield from self.shrink_folio_list(isolated)     # reclaim_pages
+        yield from mm.mmap_lock.up_read()
+
+    def madvise_willneed(self, mm: MM, addrs):
+        """MADV_WILLNEED on anonymous memory: read each swapped-out page into the swap cache
+        (read_swap_cache_async) without mapping it."""
+        yield from mm.mmap_lock.down_read()
+        for addr in addrs:
+            yield from mm.ptl.lock()
+            pte = yield from mm.pte[addr].read(f"swapin_walk_pmd_entry: {mm.name}.pte[{addr}]", cost="read")
+            yield from mm.ptl.unlock()
+            if pte.kind != "swp":
+                continue
+            folio = yield from self.read_swap_cache_async(pte.offset, addr)
+            if folio is not None:
+                yield from self.folio_put(folio)
+        yield from mm.mmap_lock.up_read()
+
+    def madvise_dontneed(self, mm: MM, addrs):
+        """MADV_DONTNEED: zap the range under mmap_lock held for read."""
+        yield from mm.mmap_lock.down_read()
+        yield from self.zap_pte_range(mm, addrs)
+        yield from mm.mmap_lock.up_read()
+
+    def munmap(self, mm: MM, addrs):
+        """munmap: mmap_lock for write, zap, and the range is gone (later accesses SIGSEGV)."""
+        yield from mm.mmap_lock.down_write()
+        yield from self.zap_pte_range(mm, addrs)
+        for a in addrs:
+            mm.mapped[a] = False
+        yield from mm.mmap_lock.up_write()
+
+    def exit_mmap(self, mm: MM):
+        """exit_mmap(): the last user is gone; zap everything."""
+        yield from mm.mmap_lock.down_write()
+        yield from self.zap_pte_range(mm, range(len(mm.pte)))
+        mm.alive = False
+        yield from mm.mmap_lock.up_write()
+
+    def fork(self, parent: MM, child_name: str):
+        """fork() → dup_mmap(): the parent's mmap_lock for write (so no fault of the parent can
+        run), then copy_page_range into a new mm."""
+        yield from parent.mmap_lock.down_write()
+        child = self.new_mm(child_name, len(parent.pte), parent.family)
+        yield from self.copy_page_range(parent, child)
+        yield from parent.mmap_lock.up_write()

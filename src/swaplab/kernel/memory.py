@@ -1,0 +1,538 @@
+"""mm/memory.c: page faults (do_anonymous_page, do_swap_page, do_wp_page), zap_pte_range and
+fork's copy_pte_range; plus the CPU's load and store through the page table.
+
+Follows v6.6 (do_swap_page as in v6.6, with the swap cache always used: the classic design of
+kernels before v4.15 and the path for swap count > 1 after).  Designs change do_swap_page
+through the hooks swapin_skip_swapcache / swapin_direct / do_swap_page_cleanup and
+do_nonswap_entry, which sit where the kernel's code differs between versions.  Left out: THP
+and large folios, KSM, userfaultfd, uffd-wp and soft-dirty bits, per-VMA locks (faults take
+mmap_lock for read), memcg, NUMA, the TLB (a store through a PTE is one atomic step with the
+page-table walk; try_to_unmap flushes before pageout, so no stale-TLB store is possible).
+"""
+from __future__ import annotations
+
+from ..engine import Step, Violation, note_lazy, retry
+from ..engine.runtime import CTX
+from .state import MM, Folio
+from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive, PG_dirty,
+                    PG_lru, PG_swapcache, PG_uptodate, POISON, PTE_NONE, VM_FAULT_MAJOR, VM_FAULT_OOM,
+                    VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
+
+ZERO_PFN = 0
+
+
+class Vmf:
+    """struct vm_fault, plus the do_swap_page locals a design needs to see."""
+    __slots__ = ("mm", "addr", "flags", "orig_pte", "entry", "si", "need_clear_cache", "marker")
+
+    def __init__(self, mm: MM, addr: int, flags: int):
+        self.mm = mm
+        self.addr = addr
+        self.flags = flags
+        self.orig_pte: Pte = PTE_NONE
+        self.entry = -1
+        self.si = None
+        self.need_clear_cache = False
+        self.marker = None
+
+
+BACKOFF = object()   # swapin_direct's "give up, the fault will be retried"
+
+
+class Memory:
+    # --- the CPU -----------------------------------------------------------------------------
+    def cpu_access(self, mm: MM, addr: int, write: bool, value=None):
+        """A load or store: walk the PTE and access the page in one atomic step.
+
+        Returns (done, value loaded).  Not done means the PTE does not allow the access: fault.
+        The oracle checks every load against what the user last stored.
+        """
+        cell = mm.pte[addr]
+        while True:
+            pte = cell.peek()
+            folio = self.folios.get(pte.pfn) if pte.kind == "present" else None
+            acc = ((cell, write),) + (((folio.data, write),) if folio is not None else ())
+            yield Step(acc, f"{'store' if write else 'load'} {mm.name}[{addr}]"
+                       + (f" = {value}" if write else ""), cost="user_access")
+            cur = cell.value
+            if cur != pte:
+                continue                                  # changed under us: walk again
+            if cur.kind != "present" or (write and not cur.write):
+                return False, None
+            if write:
+                folio.data.value = value
+                if not cur.dirty:
+                    cell.value = cur._replace(dirty=True)  # the MMU sets the dirty bit
+                mm.logical[addr] = value
+                return True, value
+            v = folio.data.value
+            if v != mm.logical[addr]:
+                raise Violation("data-loss", f"{mm.name}: a load of page {addr} returned "
+                                f"{_show(v)} but the last value stored there was {mm.logical[addr]} "
+                                f"(PTE maps folio#{folio.pfn})")
+            return True, v
+
+    def user_access(self, mm: MM, addr: int, write: bool, value=None):
+        """What a user thread's read(addr) or write(addr, v) does: access, and on failure take
+        the page fault and re-execute the instruction (the hardware's refault)."""
+        while True:
+            yield from retry("refault")
+            if not mm.mapped[addr]:
+                note_lazy(lambda: f"{mm.name}[{addr}] is unmapped: SIGSEGV, the access is skipped")
+                return None
+            done, v = yield from self.cpu_access(mm, addr, write, value)
+            if done:
+                return v
+            self.count("faults")
+            yield from self.do_user_addr_fault(mm, addr, write)
+
+    def do_user_addr_fault(self, mm: MM, addr: int, write: bool):
+        """arch/x86/mm/fault.c do_user_addr_fault() v6.6: take mmap_lock for read, call
+        handle_mm_fault; on VM_FAULT_RETRY (mmap_lock already dropped) set FAULT_FLAG_TRIED and
+        go again.  Per-VMA locking is left out."""
+        flags = FAULT_FLAG_ALLOW_RETRY | (FAULT_FLAG_WRITE if write else 0)
+        while True:
+            yield from mm.mmap_lock.down_read()
+            if not mm.mapped[addr]:
+                yield from mm.mmap_lock.up_read()
+                return VM_FAULT_SIGBUS
+            ret = yield from self.handle_mm_fault(mm, addr, flags)
+            if ret & VM_FAULT_RETRY:
+                self.count("fault_retry")
+                flags |= FAULT_FLAG_TRIED
+                continue
+            yield from mm.mmap_lock.up_read()
+            return ret
+
+    def handle_mm_fault(self, mm: MM, addr: int, flags: int):
+        """handle_mm_fault() → handle_pte_fault() v6.6 for an anonymous VMA."""
+        vmf = Vmf(mm, addr, flags)
+        vmf.orig_pte = yield from mm.pte[addr].read(f"vmf->orig_pte = ptep_get({mm.name}.pte[{addr}])",
+                                                    cost="read")
+        pte = vmf.orig_pte
+        if pte.kind == "none":
+            return (yield from self.do_anonymous_page(vmf))
+        if pte.kind != "present":
+            return (yield from self.do_swap_page(vmf))
+        yield from mm.ptl.lock()
+        cur = yield from mm.pte[addr].read(cost="read")
+        if not pte_same(cur, pte):
+            yield from mm.ptl.unlock()        # somebody else changed it: let the CPU retry
+            return 0
+        if flags & FAULT_FLAG_WRITE and not cur.write:
+            return (yield from self.do_wp_page(vmf))   # called with the PTL held
+        yield from mm.ptl.unlock()                     # spurious fault
+        return 0
+
+    # --- folios --------------------------------------------------------------------------------
+    def alloc_folio(self, data=0, index: int = -1, flags: int = 0) -> Folio:
+        """vma_alloc_folio(): a new folio nobody else can see yet, refcount 1 (no step)."""
+        pfn = self.next_pfn
+        self.next_pfn += 1
+        f = Folio(pfn, data, flags, 1, index)
+        self.folios[pfn] = f
+        if CTX.tid >= 0:
+            f.make_private(CTX.tid)
+        return f
+
+    def free_new_folio(self, folio: Folio) -> None:
+        """folio_put() of a folio that was never published: freed at once (no step)."""
+        folio.freed = True
+
+    def folio_put(self, folio: Folio):
+        """folio_put(): drop a reference; the last one frees the folio."""
+        yield Step(((folio.ref, True),), f"folio_put(folio#{folio.pfn})", cost="atomic")
+        if folio.freed:
+            raise Violation("use-after-free", f"folio_put on folio#{folio.pfn}, already freed")
+        r = folio.ref.value - 1
+        if r < 0:
+            raise Violation("accounting", f"folio#{folio.pfn} refcount went negative")
+        folio.ref.value = r
+        if r == 0:
+            self._free_folio(folio)
+
+    def _free_folio(self, folio: Folio) -> None:
+        if folio.lock.is_locked_now():
+            raise Violation("crash", f"BUG: freeing folio#{folio.pfn} while it is locked")
+        folio.freed = True
+
+    def folio_lock_or_retry(self, folio: Folio, vmf: Vmf):
+        """folio_lock_or_retry() v6.6: trylock; else, on a first attempt, drop mmap_lock, wait for
+        the folio to be unlocked (without taking it) and return VM_FAULT_RETRY; on a retried
+        fault sleep on the lock with mmap_lock held.  Returns True when the folio is locked."""
+        if (yield from folio.lock.trylock(f"folio_trylock(folio#{folio.pfn})")):
+            return True
+        if vmf.flags & FAULT_FLAG_ALLOW_RETRY and not vmf.flags & FAULT_FLAG_TRIED:
+            yield from vmf.mm.mmap_lock.up_read("release_fault_lock")
+            yield from folio.lock.wait_unlocked(f"folio_wait_locked(folio#{folio.pfn})")
+            return False
+        yield from folio.lock.lock(f"__folio_lock(folio#{folio.pfn})")
+        return True
+
+    # --- faults ----------------------------------------------------------------------------------
+    def do_anonymous_page(self, vmf: Vmf):
+        """do_anonymous_page() v6.6: a read maps the shared zero page read-only; a write maps a
+        new zeroed folio, writable and dirty, exclusive to this mm."""
+        mm, addr = vmf.mm, vmf.addr
+        if not vmf.flags & FAULT_FLAG_WRITE:
+            new = pte_present(ZERO_PFN, write=False)
+            folio = None
+        else:
+            folio = self.alloc_folio(0, addr, PG_uptodate | PG_anon_exclusive | PG_lru)
+            new = pte_present(folio.pfn, write=True, dirty=True)
+        yield from mm.ptl.lock()
+        cell = mm.pte[addr]
+        yield Step(((cell, True),) + (((folio.mapcount, True),) if folio else ()),
+                   f"do_anonymous_page: set_pte_at({new})", cost="set_pte")
+        if cell.value.kind != "none":            # raced with another fault: back off
+            ok = False
+        else:
+            cell.value = new
+            if folio is not None:
+                folio.mapcount.value = 1          # folio_add_new_anon_rmap
+                folio.publish()
+            ok = True
+        yield from mm.ptl.unlock()
+        if folio is not None and not ok:
+            self.free_new_folio(folio)
+        return 0
+
+    def do_nonswap_entry(self, vmf: Vmf):
+        """do_swap_page() for non-swap entries v6.6: a migration entry waits for the folio to be
+        unlocked (migration_entry_wait, returns 0 so the CPU refaults); other markers SIGBUS.
+        Designs that add a marker override this."""
+        pte = vmf.orig_pte
+        if pte.kind == "migration":
+            return (yield from self.migration_entry_wait(vmf))
+        raise Violation("crash", f"do_swap_page: unexpected non-swap entry {pte} (SIGBUS)")
+
+    def migration_entry_wait(self, vmf: Vmf):
+        """migration_entry_wait() v6.6: under the PTL, if the PTE still holds the entry, queue on
+        the folio lock's wait queue and only then drop the PTL (no lost wake-up), sleep until
+        the folio is unlocked.  Never takes the lock; does not recheck the PTE."""
+        mm, addr = vmf.mm, vmf.addr
+        yield from mm.ptl.lock()
+        cur = yield from mm.pte[addr].read(cost="read")
+        if not pte_same(cur, vmf.orig_pte):
+            yield from mm.ptl.unlock()
+            return 0
+        folio = self.folios[cur.pfn]
+        # migration_entry_wait_on_locked(): the entry keeps the folio valid until the PTL drops
+        locked = yield from folio.lock.is_locked(f"migration_entry_wait_on_locked(folio#{folio.pfn})")
+        yield from mm.ptl.unlock()
+        if locked:
+            self.count("marker_waits")
+            yield from folio.lock.wait_unlocked(f"io_schedule until folio#{folio.pfn} is unlocked")
+        return 0
+
+    def swapin_skip_swapcache(self, vmf: Vmf):
+        """Whether do_swap_page skips the swap cache on a miss.  The classic design never does
+        (before v4.15: 0bcac06f27d7 added the bypass)."""
+        return False
+        yield  # pragma: no cover - makes this a generator like its overrides
+
+    def swapin_direct(self, vmf: Vmf):
+        """The cache-bypassing swap-in of the designs that skip the swap cache."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    # Phase II of the swap table frees the swap cache only after the folio is mapped.
+    free_swap_cache_after_map = False
+
+    def swapin_lock_folio(self, folio: Folio, vmf: Vmf):
+        """How do_swap_page takes the folio lock: folio_lock_or_retry()."""
+        return (yield from self.folio_lock_or_retry(folio, vmf))
+
+    def swapin_expected_pte(self, vmf: Vmf) -> Pte:
+        """What the PTE must still hold for do_swap_page to map the folio: vmf->orig_pte."""
+        return vmf.orig_pte
+
+    def do_swap_page_cleanup(self, vmf: Vmf):
+        """What do_swap_page does at its out labels before put_swap_device (13ddaf26 clears its
+        pin here).  Nothing in the classic design."""
+        return
+        yield  # pragma: no cover
+
+    def should_try_to_free_swap(self, folio: Folio, vmf: Vmf, ref: int) -> bool:
+        """should_try_to_free_swap() v6.6: the folio is in the swap cache and (the swap area is
+        full / the VMA mlocked — both false here — or a write fault and the only references are
+        ours and the cache's).  Called with ``ref`` = folio_ref_count(folio)."""
+        return bool(vmf.flags & FAULT_FLAG_WRITE) and ref == 2
+
+    def do_swap_page(self, vmf: Vmf):
+        """do_swap_page() v6.6.  Entered with mmap_lock held for read, PTE not locked."""
+        mm, addr = vmf.mm, vmf.addr
+        if vmf.orig_pte.kind != "swp":
+            return (yield from self.do_nonswap_entry(vmf))
+        entry = vmf.entry = vmf.orig_pte.offset
+        si = vmf.si = yield from self.get_swap_device(entry)
+        if si is None:
+            return 0                          # swapoff is done with it: the CPU refaults
+        ret = 0
+        folio = yield from self.swap_cache_get_folio(entry)
+        swapcache = folio
+        if folio is None:
+            if (yield from self.swapin_skip_swapcache(vmf)):
+                folio = yield from self.swapin_direct(vmf)
+                if folio is BACKOFF:
+                    return (yield from self._do_swap_page_out(vmf, 0))
+            else:
+                folio = yield from self.swapin_readahead(entry, vmf)
+                swapcache = folio
+            if folio is None:
+                # Back out if somebody else faulted in this pte while we released the pte lock.
+                yield from mm.ptl.lock()
+                cur = yield from mm.pte[addr].read(cost="read")
+                if pte_same(cur, vmf.orig_pte):
+                    ret = VM_FAULT_OOM
+                yield from mm.ptl.unlock()
+                return (yield from self._do_swap_page_out(vmf, ret))
+            ret = VM_FAULT_MAJOR
+            self.count("major_faults")
+        if not (yield from self.swapin_lock_folio(folio, vmf)):
+            ret |= VM_FAULT_RETRY
+            return (yield from self._do_swap_page_release(vmf, folio, ret))
+        if swapcache is not None:
+            # Make sure the folio is still in the swap cache and for this entry: the page pin,
+            # and pte_same test below, are not enough (the entry may have been freed and reused
+            # while we waited: Hugh Dickins' "further fix swapin race condition").
+            # (one step: both fields change only under the folio lock, which we hold)
+            yield Step(((folio.flags, False), (folio.swap, False)),
+                       "folio_test_swapcache && page_swap_entry == entry", cost="read")
+            flags, swp = folio.flags.value, folio.swap.value
+            if not flags & PG_swapcache or swp != entry:
+                self.count("swapcache_recheck_failed")
+                return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        # Back out if somebody else already faulted in this pte.
+        yield from mm.ptl.lock()
+        cell = mm.pte[addr]
+        cur = yield from cell.read("pte_same(ptep_get(vmf->pte), vmf->orig_pte)", cost="read")
+        if not pte_same(cur, self.swapin_expected_pte(vmf)):
+            self.count("pte_changed")
+            yield from mm.ptl.unlock()
+            return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        flags = yield from folio.flags.read("folio_test_uptodate", cost="read")
+        if not flags & PG_uptodate:
+            yield from mm.ptl.unlock()
+            return (yield from self._do_swap_page_unlock(vmf, folio, ret | VM_FAULT_SIGBUS))
+        # Exclusivity, decided under the PTL to protect against concurrent fork: a fresh
+        # (cache-bypassed) folio is always exclusive.
+        exclusive = vmf.orig_pte.excl or folio is not swapcache
+        yield from self.swap_free(entry)
+        ref = yield from folio.ref.read("folio_ref_count", cost="read")
+        if not self.free_swap_cache_after_map and self.should_try_to_free_swap(folio, vmf, ref):
+            yield from self.folio_free_swap(folio)
+            ref = yield from folio.ref.read("folio_ref_count", cost="read")
+        write = bool(vmf.flags & FAULT_FLAG_WRITE)
+        writable = exclusive or ref == 1
+        new = pte_present(folio.pfn, write=writable, dirty=writable and write)
+        yield Step(((cell, True), (folio.mapcount, True), (folio.flags, True)),
+                   f"do_swap_page: set_pte_at({new})", cost="set_pte")
+        folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
+        folio.flags.value |= PG_lru | (PG_anon_exclusive if exclusive else 0)
+        cell.value = new
+        folio.publish()
+        self.count("swapins")
+        yield from self.on_mapped(vmf, folio)
+        if self.free_swap_cache_after_map and swapcache is not None and \
+                self.should_try_to_free_swap(folio, vmf, ref):
+            yield from self.folio_free_swap(folio)
+        yield from folio.lock.unlock()
+        if write and not writable:
+            # still a write fault pending on a shared page: do_wp_page with the PTL held
+            vmf.orig_pte = new
+            ret |= yield from self.do_wp_page(vmf)
+        else:
+            yield from mm.ptl.unlock("pte_unmap_unlock")
+        return (yield from self._do_swap_page_out(vmf, ret))
+
+    def on_mapped(self, vmf: Vmf, folio: Folio):
+        """Called under the PTL right after do_swap_page maps ``folio`` (a hook for designs)."""
+        return
+        yield  # pragma: no cover
+
+    # do_swap_page's exit labels, in the kernel's order.
+    def _do_swap_page_unlock(self, vmf: Vmf, folio: Folio, ret: int):
+        """out_nomap / out_page: unlock the folio, then out_release."""
+        yield from folio.lock.unlock()
+        return (yield from self._do_swap_page_release(vmf, folio, ret))
+
+    def _do_swap_page_release(self, vmf: Vmf, folio: Folio, ret: int):
+        """out_release: drop our reference, then the common tail."""
+        yield from self.folio_put(folio)
+        return (yield from self._do_swap_page_out(vmf, ret))
+
+    def _do_swap_page_out(self, vmf: Vmf, ret: int):
+        """out: the design's cleanup (13ddaf26's swapcache_clear), put_swap_device."""
+        yield from self.do_swap_page_cleanup(vmf)
+        if vmf.si is not None:
+            yield from self.put_swap_device(vmf.si)
+        return ret
+
+    def do_wp_page(self, vmf: Vmf):
+        """do_wp_page() v6.6 for an anonymous page, entered with the PTL held: reuse the page if
+        it is exclusive (PageAnonExclusive, or wp_can_reuse_anon_folio: no other references,
+        trylock, folio_free_swap) else copy it (wp_page_copy)."""
+        mm, addr = vmf.mm, vmf.addr
+        pte = vmf.orig_pte
+        if pte.pfn != ZERO_PFN:
+            folio = self.folios[pte.pfn]
+            flags = yield from folio.flags.read("PageAnonExclusive", cost="read")
+            reuse = bool(flags & PG_anon_exclusive)
+            if not reuse:
+                reuse = yield from self.wp_can_reuse_anon_folio(folio, flags)
+            if reuse:
+                cell = mm.pte[addr]
+                yield Step(((cell, True),), "wp_page_reuse: make the PTE writable", cost="set_pte")
+                if cell.value == pte:
+                    cell.value = pte._replace(write=True, dirty=True)
+                yield from mm.ptl.unlock()
+                return 0
+            # get_page(vmf->page) so it survives while we copy with the PTL dropped
+            yield from folio.ref.rmw(lambda r: r + 1, "folio_get (for the copy)", cost="atomic")
+        else:
+            folio = None
+        yield from mm.ptl.unlock()
+        return (yield from self.wp_page_copy(vmf, folio))
+
+    def wp_can_reuse_anon_folio(self, folio: Folio, flags: int):
+        """wp_can_reuse_anon_folio() v6.12 (the same checks are inline in v6.6's do_wp_page)."""
+        ref = yield from folio.ref.read("folio_ref_count", cost="read")
+        if ref > 1 + (1 if flags & PG_swapcache else 0):
+            return False
+        if not (yield from folio.lock.trylock()):
+            return False
+        if flags & PG_swapcache:
+            yield from self.folio_free_swap(folio)
+        ref = yield from folio.ref.read("folio_ref_count", cost="read")
+        if ref != 1:
+            yield from folio.lock.unlock()
+            return False
+        yield from folio.flags.rmw(lambda f: f | PG_anon_exclusive, "folio_move_anon_rmap; "
+                                   "SetPageAnonExclusive", cost="flags")
+        yield from folio.lock.unlock()
+        return True
+
+    def wp_page_copy(self, vmf: Vmf, old: Folio | None):
+        """wp_page_copy() v6.6: copy into a new folio with the PTL dropped, then retake it and
+        install the copy if the PTE did not change."""
+        mm, addr = vmf.mm, vmf.addr
+        if old is None:
+            data = 0
+        else:
+            data = yield from old.data.read(f"__wp_page_copy_user(folio#{old.pfn})", cost="copy_page")
+        new = self.alloc_folio(data, addr, PG_uptodate | PG_anon_exclusive | PG_lru)
+        yield from mm.ptl.lock()
+        cell = mm.pte[addr]
+        npte = pte_present(new.pfn, write=True, dirty=True)
+        acc = ((cell, True), (new.mapcount, True)) + (((old.mapcount, True),) if old else ())
+        yield Step(acc, f"wp_page_copy: set_pte_at({npte})", cost="set_pte")
+        installed = cell.value == vmf.orig_pte
+        if installed:
+            cell.value = npte
+            new.mapcount.value = 1
+            new.publish()
+            if old is not None:
+                old.mapcount.value -= 1       # folio_remove_rmap_pte(old)
+        yield from mm.ptl.unlock()
+        if not installed:
+            self.free_new_folio(new)
+        if old is not None:
+            if installed:
+                yield from self.folio_put(old)    # the old mapping's reference
+            yield from self.folio_put(old)        # ours, from do_wp_page
+        return 0
+
+    # --- zap and fork ----------------------------------------------------------------------------
+    def zap_pte_range(self, mm: MM, addrs):
+        """zap_pte_range() v6.6 under the PTL: clear present PTEs (their folios are freed after
+        the TLB flush, outside the lock), and for swap PTEs call free_swap_and_cache() then
+        clear them.  The user's view of the page becomes zero at the PTE clear."""
+        yield from mm.ptl.lock()
+        to_put = []
+        for addr in addrs:
+            cell = mm.pte[addr]
+            pte = yield from cell.read(f"zap_pte_range: ptep_get({mm.name}.pte[{addr}])", cost="read")
+            if pte.kind == "none":
+                continue
+            if pte.kind == "present":
+                folio = self.folios.get(pte.pfn) if pte.pfn != ZERO_PFN else None
+                acc = ((cell, True),) + (((folio.mapcount, True), (folio.flags, True)) if folio else ())
+                yield Step(acc, f"zap_pte_range: ptep_get_and_clear_full({mm.name}.pte[{addr}])",
+                           cost="set_pte")
+                cell.value = PTE_NONE
+                mm.logical[addr] = 0
+                if folio is not None:
+                    if pte.dirty:
+                        folio.flags.value |= PG_dirty
+                    folio.mapcount.value -= 1          # folio_remove_rmap_pte
+                    to_put.append(folio)
+            elif pte.kind == "swp":
+                if not (yield from self.free_swap_and_cache(pte.offset)):
+                    raise Violation("crash", f"print_bad_pte: free_swap_and_cache failed for {pte}")
+                yield from self._pte_clear(mm, addr, "pte_clear_not_present_full")
+            else:
+                yield from self.zap_nonswap_entry(mm, addr, pte)
+        yield from mm.ptl.unlock()
+        for folio in to_put:                        # tlb_finish_mmu: free the batched pages
+            yield from self.folio_put(folio)
+
+    def _pte_clear(self, mm: MM, addr: int, label: str):
+        cell = mm.pte[addr]
+        yield Step(((cell, True),), f"{label}({mm.name}.pte[{addr}])", cost="set_pte")
+        cell.value = PTE_NONE
+        mm.logical[addr] = 0
+
+    def zap_nonswap_entry(self, mm: MM, addr: int, pte: Pte):
+        """zap_nonpresent_ptes() for non-swap entries: a migration entry or marker is cleared."""
+        yield from self._pte_clear(mm, addr, "pte_clear_not_present_full")
+
+    def copy_page_range(self, parent: MM, child: MM):
+        """copy_page_range() → copy_pte_range() v6.6, with the parent's mmap_lock held for write:
+        dst PTL then src PTL; swap PTEs: swap_duplicate and clear the exclusive bit in the
+        parent ("Mark the swap entry as shared"); present anon pages: share them read-only
+        (folio_try_dup_anon_rmap_pte clears PageAnonExclusive, the parent PTE is write-protected).
+        The child's view of each page is copied at the moment its PTE is copied."""
+        yield from child.ptl.lock()
+        yield from parent.ptl.lock("spin_lock_nested(src_ptl)")
+        for addr in range(len(parent.pte)):
+            src, dst = parent.pte[addr], child.pte[addr]
+            pte = yield from src.read(f"copy_pte_range: ptep_get({parent.name}.pte[{addr}])", cost="read")
+            if pte.kind == "none":
+                continue
+            if pte.kind == "swp":
+                if (yield from self.swap_duplicate(pte.offset)) < 0:
+                    raise Violation("crash", "swap_duplicate failed in copy_nonpresent_pte")
+                shared = pte._replace(excl=False)
+                yield Step(((src, True), (dst, True)), f"copy_nonpresent_pte: {shared} to {child.name}",
+                           cost="set_pte")
+                src.value = shared
+                dst.value = shared
+                child.logical[addr] = parent.logical[addr]
+            elif pte.kind == "present":
+                if pte.pfn == ZERO_PFN:
+                    yield Step(((src, False), (dst, True)), "copy_present_pte: zero page", cost="set_pte")
+                    dst.value = src.value
+                else:
+                    folio = self.folios[pte.pfn]
+                    yield Step(((folio.ref, True), (folio.mapcount, True), (folio.flags, True)),
+                               f"folio_try_dup_anon_rmap_pte(folio#{folio.pfn})", cost="atomic")
+                    folio.ref.value += 1
+                    folio.mapcount.value += 1
+                    folio.flags.value &= ~PG_anon_exclusive
+                    ro = pte._replace(write=False)
+                    yield Step(((src, True), (dst, True)), f"copy_present_pte: wrprotect, {ro} to "
+                               f"{child.name}", cost="set_pte")
+                    src.value = src.value._replace(write=False)
+                    dst.value = src.value
+                    child.logical[addr] = parent.logical[addr]
+            else:
+                # A fault holds mmap_lock for read while any marker it installed exists; fork
+                # holds it for write, so it can never see one.
+                raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
+        yield from parent.ptl.unlock()
+        yield from child.ptl.unlock()
+
+
+def _show(v) -> str:
+    return "garbage from a discarded zram slot" if v == POISON else repr(v)

@@ -1,0 +1,152 @@
+"""The Kernel: all modeled kernel functions together, the initial state a scenario describes,
+and the user threads that run a scenario's operations."""
+from __future__ import annotations
+
+from ..engine import Program
+from .madvise import Madvise
+from .memory import ZERO_PFN, Memory
+from .oracle import check_final_state
+from .rmap import Rmap
+from .state import MM, SwapInfo
+from .swap_state import SwapState
+from .swapfile import Swapfile
+from .swapoff import Swapoff
+from .vmscan import Vmscan
+from .types import (PG_anon_exclusive, PG_lru, PG_swapcache, PG_uptodate, SWAP_HAS_CACHE, pte_present,
+                    swp_entry_to_pte)
+
+
+class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
+    """The classic design: every swap-in goes through the swap cache (kernels before v4.15, and
+    the path for a swap count above one ever since)."""
+
+    name = "swapcache"
+    summary = "every swap-in goes through the swap cache (before v4.15; count > 1 after)"
+    reference = "mm/memory.c do_swap_page before 0bcac06f27d7 (v4.15)"
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        dev = scenario.device
+        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation)
+        self.mms: dict[str, MM] = {}
+        self.folios = {}
+        self.next_pfn = ZERO_PFN
+        zero = self.alloc_folio(0, -1, PG_uptodate)
+        zero.ref._v = 1 << 30                     # the zero page is never freed
+        self.stats: dict[str, int] = {}
+        self._build(scenario)
+
+    # --- bookkeeping a design may extend ----------------------------------------------------
+    def count(self, what: str, n: int = 1) -> None:
+        """Ghost counters (faults, back-offs, ...) for statistics; not shared state."""
+        self.stats[what] = self.stats.get(what, 0) + n
+
+    def declared_swap_refs(self) -> dict[int, int]:
+        """Swap counts held by something other than a swap PTE (a design's marker).  None here."""
+        return {}
+
+    def new_mm(self, name: str, pages: int, family: str) -> MM:
+        mm = MM(name, pages, family)
+        self.mms[name] = mm
+        return mm
+
+    def mms_sharing(self, folio):
+        return list(self.mms.values())
+
+    # --- initial state ------------------------------------------------------------------------
+    def _take_slot(self, want: int | None) -> int:
+        si = self.si
+        free = [i for i, c in enumerate(si.swap_map) if c._v == 0]
+        off = want if want is not None else free[0]
+        return off
+
+    def _build(self, sc) -> None:
+        si = self.si
+        for spec in sc.mms:
+            if spec.forked_from:
+                self._build_fork(spec)
+                continue
+            mm = self.new_mm(spec.name, len(spec.pages), spec.name)
+            for addr, page in enumerate(spec.pages):
+                mm.logical[addr] = page.value if page.state != "none" else 0
+                if page.state == "present":
+                    f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru |
+                                         (PG_anon_exclusive if page.exclusive else 0))
+                    f.mapcount._v = 1
+                    mm.pte[addr]._v = pte_present(f.pfn, write=page.exclusive, dirty=True)
+                elif page.state in ("swapped", "swapcache"):
+                    off = self._take_slot(page.slot)
+                    si.swap_map[off]._v = 1
+                    si.zram[off]._v = page.value
+                    si.inuse_pages._v += 1
+                    mm.pte[addr]._v = swp_entry_to_pte(off, page.exclusive)
+                    if page.state == "swapcache":
+                        f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru | PG_swapcache)
+                        f.swap._v = off
+                        si.cache[off]._v = f.pfn
+                        si.swap_map[off]._v = 1 | SWAP_HAS_CACHE
+
+    def _build_fork(self, spec) -> None:
+        """The state fork() leaves: shared swap entries (count+1, exclusive bits cleared) and
+        read-only shared folios."""
+        parent = self.mms[spec.forked_from]
+        child = self.new_mm(spec.name, len(parent.pte), parent.family)
+        for addr, cell in enumerate(parent.pte):
+            pte = cell._v
+            child.logical[addr] = parent.logical[addr]
+            if pte.kind == "swp":
+                self.si.swap_map[pte.offset]._v += 1
+                cell._v = pte._replace(excl=False)
+            elif pte.kind == "present" and pte.pfn != ZERO_PFN:
+                f = self.folios[pte.pfn]
+                f.ref._v += 1
+                f.mapcount._v += 1
+                f.flags._v &= ~PG_anon_exclusive
+                cell._v = pte._replace(write=False)
+            child.pte[addr]._v = cell._v
+
+    # --- user threads -------------------------------------------------------------------------
+    def run_thread(self, spec):
+        mm = self.mms[spec.mm]
+        for op in spec.ops:
+            yield from self.do_op(mm, op)
+
+    def do_op(self, mm: MM, op):
+        k = op.kind
+        if k == "read":
+            yield from self.user_access(mm, op.addrs[0], False)
+        elif k == "write":
+            yield from self.user_access(mm, op.addrs[0], True, op.value)
+        elif k == "pageout":
+            yield from self.madvise_pageout(mm, op.addrs)
+        elif k == "willneed":
+            yield from self.madvise_willneed(mm, op.addrs)
+        elif k == "dontneed":
+            yield from self.madvise_dontneed(mm, op.addrs)
+        elif k == "munmap":
+            yield from self.munmap(mm, op.addrs)
+        elif k == "fork":
+            yield from self.fork(mm, op.child)
+        elif k == "exit":
+            yield from self.exit_mmap(mm)
+        elif k == "swapoff":
+            yield from self.swapoff()
+        else:  # the loader validates kinds; this is a model bug
+            raise ValueError(f"unknown operation {k!r}")
+
+
+def make_program(kernel_cls, scenario) -> Program:
+    """An engine Program: build the kernel state, one thread per scenario thread, the oracle."""
+    def setup(world):
+        k = kernel_cls(scenario)
+        for spec in scenario.threads:
+            world.thread(spec.name, k.run_thread(spec))
+        world.at_end(lambda: check_final_state(k))
+        world.fingerprint(lambda: _fingerprint(k))
+        world.kernel = k
+    return Program(setup, f"{kernel_cls.name}/{scenario.name}")
+
+
+def _fingerprint(k):
+    return (tuple((mm.name, tuple(c.peek() for c in mm.pte), tuple(mm.logical)) for mm in k.mms.values()),
+            tuple(c.peek() for c in k.si.swap_map))

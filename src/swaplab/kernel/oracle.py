@@ -1,0 +1,128 @@
+"""The oracle: what must hold when every thread has finished.
+
+Each live mm must read back what its user last wrote, wherever the page lives (mapped, in the
+swap cache, or on the device).  The swap accounting must balance: each slot's count equals the
+swap PTEs (and design-declared holders, such as a marker that keeps its PTE's reference) that
+point at it; SWAP_HAS_CACHE is set exactly when a folio is in the swap cache for the slot; no
+slot is leaked.  No folio is left locked; each live folio's refcount equals its mappings plus
+the swap cache's reference.  A writable PTE never maps a folio another mm also maps.
+"""
+from __future__ import annotations
+
+from ..engine import Violation
+from .memory import ZERO_PFN, _show
+from .types import PG_swapcache, POISON, SWAP_HAS_CACHE, fmt_map, swap_count
+
+
+def check_final_state(k) -> None:
+    si = k.si
+    if si.freed:
+        _check_after_swapoff(k)
+        return
+    refs = [0] * si.nslots
+    mapped: dict[int, list] = {}
+    for mm in k.mms.values():
+        if not mm.alive:
+            continue
+        for addr, cell in enumerate(mm.pte):
+            pte = cell.peek()
+            where, value = None, None
+            if pte.kind == "present":
+                mapped.setdefault(pte.pfn, []).append((mm, addr, pte))
+                if pte.pfn == ZERO_PFN:
+                    where, value = "the zero page", 0
+                else:
+                    folio = k.folios[pte.pfn]
+                    if folio.freed:
+                        raise Violation("use-after-free", f"{mm.name}.pte[{addr}] maps folio#{pte.pfn}, "
+                                        "which has been freed")
+                    where, value = f"folio#{pte.pfn} (mapped)", folio.data.peek()
+            elif pte.kind == "swp":
+                off = pte.offset
+                refs[off] += 1
+                if si.swap_map[off].peek() == 0:
+                    raise Violation("data-loss", f"{mm.name}.pte[{addr}] = {pte}, but swap slot {off} is "
+                                    "free: the page's data is gone")
+                cached = si.cache[off].peek()
+                if cached is not None:
+                    where, value = f"folio#{cached} (swap cache, slot {off})", k.folios[cached].data.peek()
+                else:
+                    where, value = f"swap slot {off}", si.zram[off].peek()
+            elif pte.kind == "none":
+                where, value = "nowhere (pte_none: reads as zero)", 0
+            else:
+                raise Violation("leak", f"{mm.name}.pte[{addr}] still holds {pte} after every thread finished")
+            if not mm.mapped[addr]:
+                continue
+            if value != mm.logical[addr]:
+                raise Violation("data-loss", f"{mm.name}: page {addr} holds {_show(value)} in {where}, but "
+                                f"the last value written there was {mm.logical[addr]}")
+    for off, n in k.declared_swap_refs().items():
+        refs[off] += n
+    for off in range(si.nslots):
+        m = si.swap_map[off].peek()
+        cached = si.cache[off].peek() is not None
+        if swap_count(m) != refs[off]:
+            kind = "leak" if swap_count(m) > refs[off] else "accounting"
+            raise Violation(kind, f"swap_map[{off}] = {fmt_map(m)} but {refs[off]} PTE(s) refer to slot {off}")
+        if bool(m & SWAP_HAS_CACHE) != cached and not (m == 0 and not cached):
+            if m == SWAP_HAS_CACHE and not cached:
+                raise Violation("leak", f"swap_map[{off}] = {fmt_map(m)}: the slot is pinned by nobody "
+                                "(no swap-cache folio, no PTE): leaked")
+            raise Violation("accounting", f"swap_map[{off}] = {fmt_map(m)} but the swap cache "
+                            f"{'holds' if cached else 'has no'} a folio for it")
+    inuse = sum(1 for c in si.swap_map if c.peek())
+    if si.inuse_pages.peek() != inuse:
+        raise Violation("accounting", f"si->inuse_pages = {si.inuse_pages.peek()} but {inuse} slots are in use")
+    _check_folios(k, mapped)
+
+
+def _check_folios(k, mapped) -> None:
+    for pfn, folio in k.folios.items():
+        if pfn == ZERO_PFN or folio.freed:
+            continue
+        maps = mapped.get(pfn, [])
+        if folio.lock.is_locked_now():
+            raise Violation("leak", f"folio#{pfn} is still locked after every thread finished")
+        in_cache = bool(folio.flags.peek() & PG_swapcache)
+        if in_cache and k.si.cache[folio.swap.peek()].peek() != pfn:
+            raise Violation("accounting", f"folio#{pfn} has PG_swapcache but the swap cache does not hold it")
+        if folio.mapcount.peek() != len(maps):
+            raise Violation("accounting", f"folio#{pfn} mapcount is {folio.mapcount.peek()} but "
+                            f"{len(maps)} PTE(s) map it")
+        expect = len(maps) + (1 if in_cache else 0)
+        ref = folio.ref.peek()
+        if ref != expect:
+            kind = "leak" if ref > expect else "accounting"
+            raise Violation(kind, f"folio#{pfn} refcount is {ref}, expected {expect} "
+                            f"({len(maps)} mapping(s){' + swap cache' if in_cache else ''})")
+        if expect == 0:
+            raise Violation("leak", f"folio#{pfn} is neither mapped nor cached but was never freed")
+        if len({mm.name for mm, _, _ in maps}) > 1 and any(p.write for _, _, p in maps):
+            raise Violation("stale-mapping", f"folio#{pfn} is mapped writable by one mm while another "
+                            "maps it too: copy-on-write is broken")
+
+
+def _check_after_swapoff(k) -> None:
+    for mm in k.mms.values():
+        if not mm.alive:
+            continue
+        for addr, cell in enumerate(mm.pte):
+            pte = cell.peek()
+            if pte.kind == "swp":
+                raise Violation("data-loss", f"swapoff finished but {mm.name}.pte[{addr}] = {pte} still "
+                                "points into the removed device")
+            if pte.kind == "present" and pte.pfn != ZERO_PFN:
+                folio = k.folios[pte.pfn]
+                if folio.freed:
+                    raise Violation("use-after-free", f"{mm.name}.pte[{addr}] maps freed folio#{pte.pfn}")
+                v = folio.data.peek()
+            else:
+                v = 0
+            if mm.mapped[addr] and v != mm.logical[addr]:
+                raise Violation("data-loss", f"{mm.name}: page {addr} holds {_show(v)}, but the last value "
+                                f"written there was {mm.logical[addr]}")
+    for pfn, folio in k.folios.items():
+        if pfn != ZERO_PFN and not folio.freed and folio.lock.is_locked_now():
+            raise Violation("leak", f"folio#{pfn} is still locked after every thread finished")
+    _ = POISON

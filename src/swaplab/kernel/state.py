@@ -1,0 +1,158 @@
+"""The kernel objects the model shares between threads: folios, mms, the swap device.
+
+Each field a kernel reads or writes with its own atomic operation is its own engine cell, so
+the search sees exactly which steps conflict.  Everything here is plain data; the functions
+that change it live in the modules named after the kernel files (memory.py, swapfile.py, ...).
+"""
+from __future__ import annotations
+
+from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Violation, WaitQueue
+from .types import PTE_NONE, fmt_flags, fmt_map
+
+
+class OwnedCell(Cell):
+    """A field of an object that can be freed (a folio, the swap_map): any access after the
+    owner was freed is a use-after-free."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner, name: str, value, fmt=None):
+        super().__init__(name, value, fmt)
+        self.owner = owner
+
+    def dead(self) -> bool:
+        return self.owner.freed
+
+    def _uaf(self, what: str):
+        if self.owner.freed:
+            raise Violation("use-after-free", f"{what} {self.name} after {self.owner!r} was freed")
+
+    def read(self, label: str = "", cost=None):
+        v = yield from super().read(label, cost)
+        self._uaf("read of")
+        return v
+
+    def write(self, value, label: str = "", cost=None):
+        yield from super().write(value, label, cost)
+        self._uaf("write of")
+
+    def rmw(self, fn, label: str = "", cost=None):
+        old = yield from super().rmw(fn, label, cost)
+        self._uaf("update of")
+        return old
+
+    @property
+    def value(self):
+        self._uaf("access to")
+        return Cell.value.fget(self)
+
+    @value.setter
+    def value(self, v):
+        self._uaf("access to")
+        Cell.value.fset(self, v)
+
+
+class FolioLock(SleepLock):
+    """PG_locked of a folio; dead once the folio is freed."""
+
+    __slots__ = ("folio",)
+
+    def __init__(self, folio):
+        super().__init__(f"folio#{folio.pfn}.lock")
+        self.folio = folio
+
+    def dead(self) -> bool:
+        return self.folio.freed
+
+
+class Folio:
+    """struct folio, order 0: one page.  pfn names it (folio#pfn) in traces."""
+
+    def __init__(self, pfn: int, data, flags: int = 0, ref: int = 1, index: int = -1):
+        self.pfn = pfn
+        self.freed = False
+        self.index = index                     # folio->index: the virtual page it belongs to
+        self.lock = FolioLock(self)
+        name = f"folio#{pfn}"
+        self.ref = OwnedCell(self, f"{name}.ref", ref)
+        self.mapcount = OwnedCell(self, f"{name}.mapcount", 0)
+        self.flags = OwnedCell(self, f"{name}.flags", flags, fmt_flags)
+        self.swap = OwnedCell(self, f"{name}.swap", None)          # folio->swap: the slot offset
+        self.data = OwnedCell(self, f"{name}.data", data)
+
+    def fields(self):
+        return (self.lock, self.ref, self.mapcount, self.flags, self.swap, self.data)
+
+    def make_private(self, tid: int) -> None:
+        """A newly allocated folio: only ``tid`` can reach it until it is published."""
+        for c in self.fields():
+            c.private = tid
+
+    def publish(self) -> None:
+        """Another thread can now reach the folio (through the swap cache or a PTE)."""
+        for c in self.fields():
+            c.private = -1
+
+    def __repr__(self) -> str:
+        return f"folio#{self.pfn}"
+
+
+class MM:
+    """struct mm_struct with one VMA and one page table (so one PTE lock) covering its pages."""
+
+    def __init__(self, name: str, pages: int, family: str):
+        self.name = name
+        self.family = family                   # the anon_vma tree: parent and forked children
+        self.mmap_lock = RWSem(f"{name}.mmap_lock")
+        self.ptl = SpinLock(f"{name}.ptl")
+        self.pte = [Cell(f"{name}.pte[{a}]", PTE_NONE, str) for a in range(pages)]
+        self.logical = [0] * pages             # oracle: what the user last stored (ghost state)
+        self.mapped = [True] * pages           # VMA coverage (munmap clears it)
+        self.alive = True
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# swap_info_struct->flags bits
+SWP_WRITEOK = 0x2
+SWP_SYNCHRONOUS_IO = 0x1000
+
+
+class SwapInfo:
+    """swap_info_struct for the one swap device, with its swap cache (address_space) beside it."""
+
+    def __repr__(self) -> str:
+        return "the swap device (swapoff)"
+
+    def users_pcpu(self, tid: int | None = None) -> Cell:
+        """This CPU's counter of si->users (every thread is its own CPU)."""
+        from ..engine.runtime import CTX
+        if not self._users:
+            self._users = [Cell(f"si->users.pcpu[{t}]", 0) for t in range(len(CTX.execution.threads))]
+        return self._users[CTX.tid if tid is None else tid]
+
+    def users_all(self) -> list:
+        self.users_pcpu(0)
+        return self._users
+
+    def __init__(self, nslots: int, synchronous: bool, policy: str):
+        flags = SWP_WRITEOK | (SWP_SYNCHRONOUS_IO if synchronous else 0)
+        self.nslots = nslots
+        self.policy = policy                    # "lowest" free slot first, or "any" (a choice)
+        self.flags = Cell("si->flags", flags)
+        # lock_cluster_or_swap_info: one cluster covers the whole (small) device, and si->lock is
+        # folded into it (both are held together where the kernel nests them).
+        self.lock = SpinLock("si->cluster_lock")
+        self.freed = False                      # swapoff finished: swap_map is gone
+        self.swap_map = [OwnedCell(self, f"swap_map[{i}]", 0, fmt_map) for i in range(nslots)]
+        self.inuse_pages = Cell("si->inuse_pages", 0)
+        # swap_slot_cache_enabled: swapoff disables the per-cpu slot cache while it runs, which
+        # is what stops __read_swap_cache_async from skipping a slot whose count is 0.
+        self.slot_cache_enabled = Cell("swap_slot_cache_enabled", True)
+        self.users_live = Cell("si->users.live", True)   # percpu_ref: killed by swapoff
+        self._users: list[Cell] = []                      # its per-cpu counters, one per thread
+        self.zram = Array("zram", [None] * nslots)     # slot contents on the device
+        self.cache = Array("swap_cache", [None] * nslots)  # xarray slot: folio pfn or None
+        self.cache_lock = SpinLock("swap_cache.xa_lock")
+        self.swapcache_wq = WaitQueue("swapcache_wq")   # 01626a18's global wait queue

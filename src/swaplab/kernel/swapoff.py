@@ -1,0 +1,112 @@
+"""mm/swapfile.c swapoff: try_to_unuse, unuse_pte_range, unuse_pte.
+
+Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), signals
+(try_to_unuse never returns -EINTR), hwpoison, the SWP_SCANNING wait.
+"""
+from __future__ import annotations
+
+from ..engine import Step, Violation, retry
+from .types import PG_anon_exclusive, PG_uptodate, PG_writeback, SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
+    swp_entry_to_pte
+
+
+class Swapoff:
+    def swapoff(self):
+        """sys_swapoff() v6.6: clear SWP_WRITEOK, try_to_unuse(), then percpu_ref_kill(users) and
+        wait until every get_swap_device() user has put it, then free swap_map."""
+        si = self.si
+        yield from si.lock.locked_step(((si.flags, True),), "swapoff: clear SWP_WRITEOK", cost="write")
+        si.flags.value &= ~0x2
+        yield from si.slot_cache_enabled.write(False, "disable_swap_slots_cache_lock", cost="write")
+        yield from self.try_to_unuse()
+        yield from si.users_live.write(False, "percpu_ref_kill(&si->users)", cost="write")
+        # synchronize_rcu(); wait_for_completion(&si->comp): every user has gone
+        pcpu = si.users_all()
+        yield Step(tuple((c, False) for c in pcpu), "wait_for_completion(&si->comp)",
+                   guard=lambda: sum(c._v for c in pcpu) == 0, kind="wait", might_sleep=True,
+                   cost="wait_wakeup")
+        yield Step(tuple((c, True) for c in si.swap_map), "swapoff: vfree(swap_map)", cost="write")
+        si.freed = True
+        yield from si.slot_cache_enabled.write(True, "reenable_swap_slots_cache_unlock", cost="write")
+
+    def try_to_unuse(self):
+        """try_to_unuse() v6.6: unuse every mm's swap PTEs, then drop cache-only slots; repeat
+        while slots are in use."""
+        si = self.si
+        while True:
+            yield from retry("try_to_unuse: retry")
+            if not (yield from si.inuse_pages.read("swap_usage_in_pages", cost="read")):
+                return 0
+            for mm in list(self.mms.values()):
+                if not mm.alive:
+                    continue
+                yield from mm.mmap_lock.down_read()
+                err = yield from self.unuse_pte_range(mm)
+                yield from mm.mmap_lock.up_read()
+                if err:
+                    raise Violation("crash", f"try_to_unuse failed ({err})")
+            for i in range(si.nslots):
+                # find_next_to_unuse: a slot in use and not bad
+                count = yield from si.swap_map[i].read(f"find_next_to_unuse: swap_map[{i}]", cost="read")
+                if not count or count == SWAP_MAP_BAD:
+                    continue
+                folio = yield from self.filemap_get_folio(i)
+                if folio is None:
+                    continue
+                yield from folio.lock.lock()
+                yield Step(((folio.flags, False),), "folio_wait_writeback",
+                           guard=lambda f=folio: not f.flags._v & PG_writeback, kind="wait",
+                           might_sleep=True, cost="wait_wakeup")
+                yield from self.folio_free_swap(folio)
+                yield from folio.lock.unlock()
+                yield from self.folio_put(folio)
+
+    def unuse_pte_range(self, mm):
+        """unuse_pte_range() v6.6: for each swap PTE, get the folio (swap cache or read it in),
+        lock it, wait for writeback, unuse_pte, folio_free_swap."""
+        for addr in range(len(mm.pte)):
+            pte = yield from mm.pte[addr].read(f"unuse_pte_range: {mm.name}.pte[{addr}]", cost="read")
+            if pte.kind != "swp":
+                continue
+            entry = pte.offset
+            folio = yield from self.swap_cache_get_folio(entry)
+            if folio is None:
+                folio = yield from self.read_swap_cache_async(entry, addr)
+            if folio is None:
+                count = yield from self.si.swap_map[entry].read(cost="read")
+                if count == 0 or count == SWAP_MAP_BAD:
+                    continue
+                return -12        # -ENOMEM
+            yield from folio.lock.lock()
+            yield Step(((folio.flags, False),), "folio_wait_writeback",
+                       guard=lambda f=folio: not f.flags._v & PG_writeback, kind="wait",
+                       might_sleep=True, cost="wait_wakeup")
+            yield from self.unuse_pte(mm, addr, entry, folio)
+            yield from self.folio_free_swap(folio)
+            yield from folio.lock.unlock()
+            yield from self.folio_put(folio)
+        return 0
+
+    def unuse_pte(self, mm, addr: int, entry: int, folio):
+        """unuse_pte() v6.6 under the PTL: if the PTE still holds the entry (pte_same_as_swp,
+        ignoring flag bits), map the folio read-only and old, then swap_free(entry)."""
+        yield from mm.ptl.lock()
+        cell = mm.pte[addr]
+        cur = yield from cell.read("unuse_pte: pte_same_as_swp", cost="read")
+        if not pte_same_as_swp(cur, swp_entry_to_pte(entry, False)):
+            yield from mm.ptl.unlock()
+            return 0
+        flags = yield from folio.flags.read("folio_test_uptodate", cost="read")
+        if not flags & PG_uptodate:
+            raise Violation("crash", f"unuse_pte: folio#{folio.pfn} not uptodate (read error)")
+        new = pte_present(folio.pfn, write=False)
+        yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.flags, True)),
+                   f"unuse_pte: set_pte_at({new})", cost="set_pte")
+        folio.ref.value += 1
+        folio.mapcount.value += 1
+        if cur.excl:
+            folio.flags.value |= PG_anon_exclusive      # RMAP_EXCLUSIVE
+        cell.value = new
+        yield from self.swap_free(entry)
+        yield from mm.ptl.unlock()
+        return 1

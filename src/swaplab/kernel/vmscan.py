@@ -1,0 +1,109 @@
+"""mm/vmscan.c: shrink_folio_list for anonymous folios, add_to_swap, pageout, __remove_mapping.
+
+Follows v6.12's order for MADV_PAGEOUT (references ignored), which v6.6 shares apart from
+clearing young bits.  ``__remove_mapping`` is spelled ``_remove_mapping``.  Left out: the LRU
+lists and their per-cpu batches, writeback throttling, large-folio splitting, zswap, the zero
+page map, memcg.  A kept folio goes back on the LRU (PG_lru) still in the swap cache.
+"""
+from __future__ import annotations
+
+from ..engine import Step, Violation
+from .state import Folio
+from .types import PG_dirty, PG_lru, PG_swapcache, PG_writeback
+
+
+class Vmscan:
+    def add_to_swap(self, folio: Folio):
+        """add_to_swap() v6.6: folio_alloc_swap (a slot with SWAP_HAS_CACHE), add_to_swap_cache,
+        folio_mark_dirty.  False when no slot is free."""
+        entry = yield from self.get_swap_pages()
+        if entry is None:
+            return False
+        yield from self.add_to_swap_cache(folio, entry)
+        yield from folio.flags.rmw(lambda f: f | PG_dirty, "folio_mark_dirty", cost="flags")
+        return True
+
+    def pageout(self, folio: Folio):
+        """pageout() v6.6: folio_clear_dirty_for_io, then swap_writepage (which unlocks)."""
+        yield from folio.flags.rmw(lambda f: f & ~PG_dirty, "folio_clear_dirty_for_io", cost="flags")
+        yield from self.swap_writepage(folio)
+
+    def _remove_mapping(self, folio: Folio):
+        """__remove_mapping() v6.6 for a swap-cache folio (folio locked): under the swap cache
+        lock, freeze the refcount at 2 (the isolation reference and the cache's) — it fails if
+        anyone else holds a reference, e.g. a fault that found the folio in the cache — recheck
+        dirty, delete from the cache; then put_swap_folio.  The freeze and the delete are one
+        step: lockless lookups that see the frozen folio only retry."""
+        si = self.si
+        entry = folio.swap.peek()           # stable: we hold the folio lock
+        slot = si.cache[entry] if entry is not None else None
+        acc = ((folio.ref, True), (folio.flags, True), (folio.swap, True)) + \
+            (((slot, True),) if slot is not None else ())
+        yield from si.cache_lock.locked_step(acc, f"__remove_mapping: folio_ref_freeze(folio#{folio.pfn}, 2)",
+                                             cost="xa_store")
+        if folio.ref.value != 2 or folio.flags.value & PG_dirty or folio.swap.value != entry:
+            ok = False
+        else:
+            folio.ref.value = 0
+            slot.value = None                       # __delete_from_swap_cache
+            folio.flags.value &= ~PG_swapcache
+            folio.swap.value = None
+            ok = True
+        if ok:
+            yield from self.put_swap_folio(entry)
+        return ok
+
+    def shrink_folio_list(self, folios):
+        """shrink_folio_list() v6.12 for isolated anonymous folios (MADV_PAGEOUT: references
+        ignored).  Each folio ends freed, or kept and put back on the LRU."""
+        for folio in folios:
+            freed = yield from self._shrink_one(folio)
+            if not freed:
+                yield Step(((folio.flags, True),), f"folio_putback_lru(folio#{folio.pfn})", cost="flags")
+                folio.flags.value |= PG_lru
+                yield from self.folio_put(folio)     # the isolation reference
+
+    def _shrink_one(self, folio: Folio):
+        if not (yield from folio.lock.trylock()):
+            return False
+        flags = yield from folio.flags.read("folio_test_writeback/swapcache", cost="read")
+        if flags & PG_writeback:
+            yield from folio.lock.unlock()
+            return False
+        if not flags & PG_swapcache:
+            if not (yield from self.add_to_swap(folio)):
+                yield from folio.lock.unlock()
+                return False                        # activate_locked
+        if (yield from folio.mapcount.read("folio_mapped", cost="read")):
+            yield from self.try_to_unmap(folio)
+            if (yield from folio.mapcount.read("folio_mapped", cost="read")):
+                yield from folio.lock.unlock()
+                return False
+        flags = yield from folio.flags.read("folio_test_dirty", cost="read")
+        if flags & PG_dirty:
+            yield from self.pageout(folio)          # unlocks the folio
+            self.count("pageouts")
+            flags = yield from folio.flags.read("folio_test_writeback/dirty", cost="read")
+            if flags & (PG_writeback | PG_dirty):
+                return False
+            # A synchronous write has ended: relock to free the folio
+            if not (yield from folio.lock.trylock()):
+                return False
+            flags = yield from folio.flags.read("folio_test_writeback/dirty", cost="read")
+            if flags & (PG_writeback | PG_dirty):
+                yield from folio.lock.unlock()
+                return False
+        flags = yield from folio.flags.read(cost="read")
+        if not flags & PG_swapcache:
+            # swap_writepage's folio_free_swap already dropped the cache (no PTE needs the slot)
+            yield from folio.lock.unlock()
+            return False
+        if not (yield from self._remove_mapping(folio)):
+            yield from folio.lock.unlock()
+            return False
+        yield from folio.lock.unlock()
+        if folio.ref.peek() != 0:
+            raise Violation("crash", f"folio#{folio.pfn} freed with references")
+        self._free_folio(folio)
+        self.count("reclaimed")
+        return True

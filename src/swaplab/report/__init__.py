@@ -1,0 +1,1 @@
+"""Turning results into text: CPU-column traces, tables, JSON, HTML."""

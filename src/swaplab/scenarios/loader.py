@@ -1,0 +1,355 @@
+"""Scenario files: TOML describing the initial state, one list of operations per thread, and
+optionally the verdict expected per design.  Nothing in a scenario is executed; every field is
+validated, and an error names the file, the line and what to do about it.
+
+    name = "slot-reuse"
+    description = "..."
+    [device]
+    slots = 1                 # swap slots on the device
+    synchronous = true        # SWP_SYNCHRONOUS_IO (zram)
+    allocation = "lowest"     # or "any": every free slot is explored
+    [[mm]]
+    name = "A"
+    pages = [{ state = "swapped", value = 1 }]   # present | swapped | swapcache | none
+    [[thread]]
+    name = "T0"
+    mm = "A"
+    ops = ["read 0"]
+    [expect]
+    bypass = "data-loss"      # a violation kind, or "ok"
+
+Operations: read A | write A V | pageout A.. | willneed A.. | dontneed A.. | munmap A.. |
+fork CHILD | exit | swapoff.  A.. is one or more page numbers, or "all".
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VERDICTS = ("ok", "data-loss", "stale-mapping", "accounting", "leak", "use-after-free", "deadlock",
+            "livelock", "crash", "step-bound")
+OP_KINDS = {"read": 1, "write": 2, "pageout": -1, "willneed": -1, "dontneed": -1, "munmap": -1,
+            "fork": 1, "exit": 0, "swapoff": 0}
+PAGE_STATES = ("present", "swapped", "swapcache", "none")
+
+
+class ScenarioError(Exception):
+    """A scenario file is wrong.  str() is the full message: file:line: what, and the fix."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path, self.line, self.message = path, line, message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Device:
+    slots: int = 4
+    synchronous: bool = True
+    allocation: str = "lowest"
+
+
+@dataclass
+class Page:
+    state: str
+    value: int = 0
+    slot: int | None = None
+    exclusive: bool = True
+
+
+@dataclass
+class MMSpec:
+    name: str
+    pages: list[Page] = field(default_factory=list)
+    forked_from: str | None = None
+
+
+@dataclass
+class Op:
+    kind: str
+    addrs: list[int] = field(default_factory=list)
+    value: int | None = None
+    child: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "write":
+            return f"write {self.addrs[0]} {self.value}"
+        if self.kind == "fork":
+            return f"fork {self.child}"
+        return " ".join([self.kind] + [str(a) for a in self.addrs])
+
+
+@dataclass
+class ThreadSpec:
+    name: str
+    mm: str
+    ops: list[Op]
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    device: Device
+    mms: list[MMSpec]
+    threads: list[ThreadSpec]
+    expect: dict[str, str] = field(default_factory=dict)
+    probes: str = ""
+    path: str = ""
+
+
+class _Lines:
+    """Find the line a value sits on (tomllib reports no positions for valid TOML)."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def find(self, *needles: str, after: int = 0) -> int | None:
+        for i in range(after, len(self.lines)):
+            line = self.lines[i].split("#", 1)[0] if "#" in self.lines[i] and '"' not in self.lines[i] \
+                else self.lines[i]
+            if all(n in line for n in needles):
+                return i + 1
+        return None
+
+    def table(self, header: str, index: int) -> int | None:
+        seen = -1
+        for i, line in enumerate(self.lines):
+            if line.strip() == header:
+                seen += 1
+                if seen == index:
+                    return i + 1
+        return None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(p), None, "no such file: give a built-in scenario name "
+                                          "(swaplab scenarios) or the path of a .toml file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(str(p), None, f"cannot read the file: {e}") from None
+    return parse_scenario(text, str(p), default_name=p.stem)
+
+
+def parse_scenario(text: str, path: str = "<scenario>", default_name: str = "scenario") -> Scenario:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise ScenarioError(path, int(m.group(1)) if m else None,
+                            f"not valid TOML: {e}. Fix the syntax at that line.") from None
+    return _Validator(doc, text, path, default_name).scenario()
+
+
+class _Validator:
+    def __init__(self, doc, text, path, default_name):
+        self.doc, self.path, self.default_name = doc, path, default_name
+        self.lines = _Lines(text)
+
+    def err(self, line, msg):
+        raise ScenarioError(self.path, line, msg)
+
+    def _int(self, v, what, line, lo=None, hi=None):
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.err(line, f"{what} must be an integer, not {v!r}")
+        if lo is not None and v < lo or hi is not None and v > hi:
+            rng = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
+            self.err(line, f"{what} is {v}; it must be {rng}")
+        return v
+
+    def _known(self, table: dict, allowed, what, line):
+        for k in table:
+            if k not in allowed:
+                self.err(self.lines.find(k) or line, f"unknown key {k!r} in {what}; "
+                         f"allowed: {', '.join(sorted(allowed))}")
+
+    def scenario(self) -> Scenario:
+        d = self.doc
+        self._known(d, {"name", "description", "probes", "device", "mm", "thread", "expect"}, "the scenario", 1)
+        name = d.get("name", self.default_name)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            self.err(self.lines.find("name"), f"name must be letters, digits, '-', '_' or '.', not {name!r}")
+        desc = d.get("description", "")
+        if not isinstance(desc, str):
+            self.err(self.lines.find("description"), "description must be a string")
+        probes = d.get("probes", "")
+        if not isinstance(probes, str):
+            self.err(self.lines.find("probes"), "probes must be a string")
+        device = self.device(d.get("device", {}))
+        mms = self.mms(d.get("mm"), device)
+        threads = self.threads(d.get("thread"), mms)
+        expect = self.expect(d.get("expect", {}))
+        return Scenario(name, desc, device, mms, threads, expect, probes, self.path)
+
+    def device(self, t) -> Device:
+        line = self.lines.find("[device]")
+        if not isinstance(t, dict):
+            self.err(line, "[device] must be a table")
+        self._known(t, {"slots", "synchronous", "allocation"}, "[device]", line)
+        dev = Device()
+        if "slots" in t:
+            dev.slots = self._int(t["slots"], "device.slots", self.lines.find("slots", after=(line or 1) - 1),
+                                  1, 64)
+        if "synchronous" in t:
+            if not isinstance(t["synchronous"], bool):
+                self.err(self.lines.find("synchronous"), "device.synchronous must be true or false")
+            dev.synchronous = t["synchronous"]
+        if "allocation" in t:
+            if t["allocation"] not in ("lowest", "any"):
+                self.err(self.lines.find("allocation"),
+                         f"device.allocation is {t['allocation']!r}; use \"lowest\" or \"any\"")
+            dev.allocation = t["allocation"]
+        return dev
+
+    def mms(self, arr, device) -> list[MMSpec]:
+        if not isinstance(arr, list) or not arr:
+            self.err(None, "a scenario needs at least one [[mm]] table (a process with its pages)")
+        out: list[MMSpec] = []
+        names: set[str] = set()
+        slots_used = 0
+        for i, t in enumerate(arr):
+            line = self.lines.table("[[mm]]", i)
+            if not isinstance(t, dict):
+                self.err(line, "each [[mm]] must be a table")
+            self._known(t, {"name", "pages", "forked_from"}, "[[mm]]", line)
+            name = t.get("name")
+            if not isinstance(name, str) or not name:
+                self.err(line, "every [[mm]] needs a name = \"...\"")
+            if name in names:
+                self.err(line, f"two [[mm]] tables are named {name!r}; names must be unique")
+            names.add(name)
+            if "forked_from" in t:
+                parent = t["forked_from"]
+                if parent not in {m.name for m in out}:
+                    self.err(self.lines.find("forked_from", after=(line or 1) - 1),
+                             f"forked_from = {parent!r} must name an [[mm]] defined above this one")
+                if "pages" in t:
+                    self.err(line, "a forked mm shares its parent's pages: leave out pages")
+                out.append(MMSpec(name, [], parent))
+                continue
+            pages_raw = t.get("pages")
+            if not isinstance(pages_raw, list) or not pages_raw or len(pages_raw) > 16:
+                self.err(self.lines.find("pages", after=(line or 1) - 1) or line,
+                         "pages must be a list of 1 to 16 page tables, e.g. [{ state = \"swapped\", value = 1 }]")
+            pages = []
+            for j, pg in enumerate(pages_raw):
+                pl = self.lines.find("pages", after=(line or 1) - 1) or line
+                if not isinstance(pg, dict):
+                    self.err(pl, f"page {j} of {name} must be a table like {{ state = \"present\", value = 1 }}")
+                self._known(pg, {"state", "value", "slot", "exclusive"}, f"page {j} of {name}", pl)
+                st = pg.get("state")
+                if st not in PAGE_STATES:
+                    self.err(pl, f"page {j} of {name}: state is {st!r}; use one of {', '.join(PAGE_STATES)}")
+                val = self._int(pg.get("value", 0), f"page {j} of {name}: value", pl, 0)
+                if st != "none" and val == 0:
+                    self.err(pl, f"page {j} of {name}: give a non-zero value, so a lost page (which reads "
+                                 "as zero) cannot pass for a correct one")
+                slot = pg.get("slot")
+                if slot is not None:
+                    self._int(slot, f"page {j} of {name}: slot", pl, 0, device.slots - 1)
+                    if st not in ("swapped", "swapcache"):
+                        self.err(pl, f"page {j} of {name}: only a swapped page has a slot")
+                excl = pg.get("exclusive", True)
+                if not isinstance(excl, bool):
+                    self.err(pl, f"page {j} of {name}: exclusive must be true or false")
+                if st in ("swapped", "swapcache"):
+                    slots_used += 1
+                pages.append(Page(st, val, slot, excl))
+            out.append(MMSpec(name, pages))
+        if slots_used > device.slots:
+            self.err(self.lines.find("slots"), f"the pages need {slots_used} swap slots but the device has "
+                                               f"{device.slots}: raise device.slots")
+        taken = [p.slot for m in out for p in m.pages if p.slot is not None]
+        if len(taken) != len(set(taken)):
+            self.err(None, "two pages name the same swap slot; each slot holds one page")
+        return out
+
+    def threads(self, arr, mms) -> list[ThreadSpec]:
+        if not isinstance(arr, list) or not arr:
+            self.err(None, "a scenario needs at least one [[thread]] table with ops = [...]")
+        if len(arr) > 6:
+            self.err(self.lines.table("[[thread]]", 6), "at most 6 threads: the search grows exponentially")
+        names = set()
+        out = []
+        npages = {m.name: len(m.pages) for m in mms if not m.forked_from}
+        for m in mms:
+            if m.forked_from:
+                npages[m.name] = npages[m.forked_from]
+        children: set[str] = set()
+        for i, t in enumerate(arr):
+            line = self.lines.table("[[thread]]", i)
+            if not isinstance(t, dict):
+                self.err(line, "each [[thread]] must be a table")
+            self._known(t, {"name", "mm", "ops"}, "[[thread]]", line)
+            name = t.get("name", f"T{i}")
+            if not isinstance(name, str) or name in names:
+                self.err(line, f"thread name {name!r} must be a unique string")
+            names.add(name)
+            mm = t.get("mm", mms[0].name)
+            if mm not in npages:
+                self.err(self.lines.find("mm", after=(line or 1) - 1) or line,
+                         f"thread {name}: mm = {mm!r} is not an [[mm]] of this scenario "
+                         f"(known: {', '.join(npages)})")
+            ops_raw = t.get("ops")
+            if not isinstance(ops_raw, list) or not ops_raw:
+                self.err(line, f"thread {name}: ops must be a non-empty list of strings like \"read 0\"")
+            ops = []
+            for s in ops_raw:
+                ol = self.lines.find(f'"{s}"', after=(line or 1) - 1) if isinstance(s, str) else line
+                ops.append(self.op(s, npages[mm], ol or line, name, children, npages))
+            out.append(ThreadSpec(name, mm, ops))
+        return out
+
+    def op(self, s, npages, line, tname, children, npages_all) -> Op:
+        if not isinstance(s, str) or not s.split():
+            self.err(line, f"thread {tname}: each operation must be a string like \"read 0\", not {s!r}")
+        words = s.split()
+        kind, args = words[0], words[1:]
+        if kind not in OP_KINDS:
+            self.err(line, f"thread {tname}: unknown operation {kind!r}; use one of {', '.join(OP_KINDS)}")
+        want = OP_KINDS[kind]
+        if want >= 0 and len(args) != want or want < 0 and not args:
+            usage = {"read": "read PAGE", "write": "write PAGE VALUE", "fork": "fork CHILD-NAME",
+                     "exit": "exit", "swapoff": "swapoff"}.get(kind, f"{kind} PAGE [PAGE...] or {kind} all")
+            self.err(line, f"thread {tname}: {s!r} has the wrong arguments; write \"{usage}\"")
+        op = Op(kind)
+        if kind == "fork":
+            child = args[0]
+            if child in npages_all or child in children:
+                self.err(line, f"thread {tname}: fork {child}: an mm named {child!r} already exists")
+            children.add(child)
+            op.child = child
+            return op
+        if kind == "write":
+            op.value = self._word_int(args[1], line, tname, "value", 1)
+            args = args[:1]
+        if args == ["all"]:
+            op.addrs = list(range(npages))
+        else:
+            op.addrs = [self._word_int(a, line, tname, "page", 0, npages - 1) for a in args]
+        return op
+
+    def _word_int(self, w, line, tname, what, lo, hi=None):
+        try:
+            v = int(w, 0)
+        except ValueError:
+            self.err(line, f"thread {tname}: {what} {w!r} is not a number")
+        if v < lo or hi is not None and v > hi:
+            self.err(line, f"thread {tname}: {what} {v} is out of range "
+                           f"({lo}..{hi})" if hi is not None else f"thread {tname}: {what} must be ≥ {lo}")
+        return v
+
+    def expect(self, t) -> dict[str, str]:
+        line = self.lines.find("[expect]")
+        if not isinstance(t, dict):
+            self.err(line, "[expect] must be a table of design = \"verdict\"")
+        for k, v in t.items():
+            if v not in VERDICTS:
+                self.err(self.lines.find(k, after=(line or 1) - 1) or line,
+                         f"expect.{k} = {v!r}; use one of {', '.join(VERDICTS)}")
+        return dict(t)
