@@ -118,10 +118,12 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
         stats.stopped_by = "interrupt"
         stats.complete = False
     stats.seconds = time.perf_counter() - t0
-    result.bound = strat.bound if isinstance(strat, Bounded) and not strat.saturated else None
+    if isinstance(strat, Bounded):
+        # the highest bound whose every schedule was run (None: every schedule at all was run)
+        result.bound = None if strat.saturated else (strat.levels_done[-1] if strat.levels_done else None)
+        if strat.saturated:
+            stats.complete = True
     result.guarantee = strat.guarantee
-    if isinstance(strat, Bounded) and stats.complete:
-        stats.complete = True
     if minimize and result.violations and not stats.interrupted:
         try:
             result.violations = [minimize_outcome(program, v, budget=minimize_budget, max_steps=max_steps)

@@ -1,0 +1,94 @@
+"""One design on one scenario: choose the search, run it, say what it proves.
+
+The default plan ("auto") first runs preemption-bounded search up to a small bound, which finds
+shallow races quickly and returns them with the fewest preemptions, then DPOR for the rest of the
+budget.  The verdict says exactly what was explored: complete (DPOR exhausted every trace),
+complete up to K preemptions (bounded search exhausted every schedule with at most K), or
+incomplete (a budget ran out first).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .engine import SearchResult, explore
+from .kernel import make_program
+
+
+@dataclass
+class Verdict:
+    design: str
+    scenario: str
+    status: str                       # "ok" or a violation kind
+    complete: str                     # "complete", "bound K", "incomplete"
+    executions: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    results: list[SearchResult] = field(default_factory=list)
+    violation: object = None          # engine Outcome
+    interrupted: bool = False
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def short(self) -> str:
+        if not self.ok:
+            return self.status
+        return {"complete": "ok", "incomplete": "ok?"}.get(self.complete, f"ok≤{self.complete.split()[-1]}")
+
+    def describe(self) -> str:
+        if not self.ok:
+            return f"VIOLATION: {self.status}"
+        if self.complete == "complete":
+            return "no violation (every interleaving explored)"
+        if self.complete.startswith("bound"):
+            return f"no violation with up to {self.complete.split()[-1]} preemptions (complete for that bound)"
+        return "no violation found, but the search is INCOMPLETE (a budget ran out)"
+
+    def to_json(self) -> dict:
+        doc = {"design": self.design, "scenario": self.scenario, "verdict": self.status,
+               "coverage": self.complete, "executions": self.executions, "steps": self.steps,
+               "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
+               "searches": [{"strategy": r.strategy, **r.stats.to_json(), "bound": r.bound,
+                             "guarantee": r.guarantee} for r in self.results]}
+        if self.violation is not None:
+            v = self.violation
+            doc["violation"] = {"kind": v.kind, "message": v.message, "preemptions": v.preemptions,
+                                "steps": len(v.schedule) if v.schedule else None,
+                                "schedule": v.schedule.to_json() if v.schedule else None}
+        return doc
+
+
+def check(design_cls, scenario, *, strategy: str = "auto", max_executions: int | None = 20000,
+          time_limit: float | None = None, preemptions: int = 2, seed: int = 0, depth: int = 3,
+          bounded_budget: int = 4000, progress=None) -> Verdict:
+    program = make_program(design_cls, scenario)
+    t0 = time.perf_counter()
+    v = Verdict(design_cls.name, scenario.name, "ok", "incomplete")
+    plan = [("bounded", min(bounded_budget, max_executions or bounded_budget)), ("dpor", max_executions)] \
+        if strategy == "auto" else [(strategy, max_executions)]
+    for name, budget in plan:
+        left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - t0))
+        r = explore(program, name, max_executions=budget, time_limit=left, preemptions=preemptions,
+                    seed=seed, depth=depth, progress=progress)
+        v.results.append(r)
+        v.executions += r.stats.executions
+        v.steps += r.stats.steps
+        if r.stats.interrupted:
+            v.interrupted = True
+        if r.violations:
+            v.violation = r.violations[0]
+            v.status = v.violation.kind
+            v.complete = "n/a"
+            break
+        if name == "bounded" and r.bound is not None:
+            v.complete = f"bound {r.bound}"
+        elif r.stats.complete:
+            v.complete = "complete"
+            break
+        if v.interrupted:
+            break
+    v.seconds = time.perf_counter() - t0
+    return v
