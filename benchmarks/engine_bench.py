@@ -44,6 +44,19 @@ def main() -> None:
         print(f"{prog.name:18} {r.stats.executions:>10} {r.stats.steps:>9} {dt:>8.2f} "
               f"{r.stats.executions / dt:>8.0f} {r.stats.steps / dt:>9.0f} {ratio:>16}")
     print(f"overall: {tot_steps / tot_time:.0f} visible steps/s")
+    print()
+    print("the kernel model (DPOR to completion):")
+    from swaplab.designs import DESIGNS
+    from swaplab.kernel import make_program
+    from swaplab.scenarios import get_scenario
+    for design, scenario in [("swapcache", "two-faults"), ("prepare-sleep", "two-faults"),
+                             ("pte-marker", "two-faults")]:
+        t0 = time.perf_counter()
+        r = explore(make_program(DESIGNS[design], get_scenario(scenario)), "dpor", stop_on_first=False,
+                    minimize=False)
+        dt = time.perf_counter() - t0
+        print(f"{design + ' × ' + scenario:30} {r.stats.executions:>7} executions {r.stats.steps:>8} steps "
+              f"{dt:6.2f}s {r.stats.steps / dt:>8.0f} steps/s  complete={r.stats.complete}")
 
 
 if __name__ == "__main__":

@@ -177,3 +177,9 @@ def test_progress_callback_and_stats():
     calls = []
     r = explore(writers(4), "dpor", progress=calls.append, progress_every=0.0, stop_on_first=False)
     assert calls and r.stats.steps == 4 * r.stats.executions
+
+
+def test_the_worked_example_runs():
+    import runpy
+    from pathlib import Path
+    runpy.run_path(str(Path(__file__).parent.parent / "examples" / "lost_update.py"), run_name="__main__")

@@ -9,7 +9,7 @@ slot into it and maps it if pte_same() still holds.  Nothing pins the slot meanw
 from ..engine import Step
 from ..kernel import Kernel
 from ..kernel.state import SWP_SYNCHRONOUS_IO
-from ..kernel.types import PG_lru
+from ..kernel.types import PG_lru, swap_count
 
 
 class Bypass(Kernel):
@@ -22,7 +22,7 @@ class Bypass(Kernel):
         si = self.si
         yield Step(((si.flags, False), (si.swap_map[vmf.entry], False)),
                    "SWP_SYNCHRONOUS_IO && __swap_count(entry) == 1", cost="read")
-        return bool(si.flags.value & SWP_SYNCHRONOUS_IO) and si.swap_map[vmf.entry].value == 1
+        return bool(si.flags.value & SWP_SYNCHRONOUS_IO) and swap_count(si.swap_map[vmf.entry].value) == 1
 
     def swapin_direct(self, vmf):
         """The "skip swapcache" block of do_swap_page v6.6: vma_alloc_folio, __folio_set_locked,

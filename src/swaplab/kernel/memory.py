@@ -309,8 +309,10 @@ class Memory:
         cur = yield from cell.read("pte_same(ptep_get(vmf->pte), vmf->orig_pte)", cost="read")
         if not pte_same(cur, self.swapin_expected_pte(vmf)):
             self.count("pte_changed")
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: back out")
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        note_lazy(lambda: f"pte_same passes: the PTE holds {cur}")
         flags = yield from folio.flags.read("folio_test_uptodate", cost="read")
         if not flags & PG_uptodate:
             yield from mm.ptl.unlock()

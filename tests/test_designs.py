@@ -1,0 +1,92 @@
+"""Verdicts of the designs on the scenarios where the kernel history says what must happen.
+
+Where the expectations come from (../shared/reference/linux-swapin.md):
+- bypass loses data on slot-reuse: that is the race 13ddaf26 fixed (§1.3), and on
+  dontneed-refault, the variant David Hildenbrand raised (§2.1: zap frees the slot, it is reused).
+- swapcache, prepare-sleep, prepare-waitqueue, pte-marker and swapcache-sync show no violation:
+  the classic design, the merged fix and its follow-up, the seed proposal, and the 2025 design.
+- count-pin: what the model finds is written up in docs/findings.md (the PTE returns to the same
+  value without slot reuse, because the pin keeps the slot allocated for the racer's swap-out).
+Each "no violation" verdict here covers every schedule with at most one preemption (bounded
+search run to completion), which is the bound at which the bypass race appears.
+"""
+from __future__ import annotations
+
+import pytest
+
+from swaplab.designs import DESIGNS, get_design, DesignError
+from swaplab.scenarios import get_scenario
+from swaplab.verify import check
+
+SAFE = ["swapcache", "prepare-sleep", "prepare-waitqueue", "pte-marker", "swapcache-sync"]
+
+
+def _bounded(design, scenario, k=1):
+    return check(DESIGNS[design], get_scenario(scenario), strategy="bounded", preemptions=k,
+                 max_executions=20000)
+
+
+@pytest.mark.parametrize("scenario", ["slot-reuse", "dontneed-refault"])
+def test_bypass_loses_data_with_one_preemption(scenario):
+    v = _bounded("bypass", scenario)
+    assert v.status == "data-loss"
+    assert v.violation.preemptions == 1
+    below = _bounded("bypass", scenario, 0)
+    assert below.ok and below.complete == "bound 0"
+
+
+@pytest.mark.parametrize("design", SAFE)
+@pytest.mark.parametrize("scenario", ["slot-reuse", "dontneed-refault", "two-faults"])
+def test_fixed_designs_show_no_violation(design, scenario):
+    v = _bounded(design, scenario)
+    assert v.ok, v.violation and v.violation.message
+    assert v.complete in ("bound 1", "complete")
+
+
+def test_count_pin_maps_stale_data_on_slot_reuse():
+    v = _bounded("count-pin", "slot-reuse")
+    assert v.status == "data-loss"
+
+
+def test_scenario_expectations_match_for_slot_reuse():
+    sc = get_scenario("slot-reuse")
+    for design, expected in sc.expect.items():
+        assert _bounded(design, "slot-reuse").status == expected
+
+
+def test_design_from_a_user_file(tmp_path):
+    f = tmp_path / "mine.py"
+    f.write_text(
+        "from swaplab.designs.bypass import Bypass\n"
+        "class Mine(Bypass):\n"
+        "    name = 'mine'\n"
+        "    def swapin_skip_swapcache(self, vmf):\n"
+        "        return False\n"
+        "        yield\n")
+    cls = get_design(f"{f}:Mine")
+    assert cls.name == "mine"
+    assert _bounded_cls(cls, "slot-reuse").ok        # never bypassing is the swap-cache design
+
+
+def _bounded_cls(cls, scenario):
+    return check(cls, get_scenario(scenario), strategy="bounded", preemptions=1, max_executions=20000)
+
+
+@pytest.mark.parametrize("spec,msg", [
+    ("nope", "no design 'nope'"),
+    ("missing.py:X", "no such file"),
+])
+def test_bad_design_specs(spec, msg):
+    with pytest.raises(DesignError, match=msg):
+        get_design(spec)
+
+
+def test_user_design_file_errors(tmp_path):
+    f = tmp_path / "broken.py"
+    f.write_text("class X(:\n")
+    with pytest.raises(DesignError, match=r"broken.py:1: syntax error"):
+        get_design(f"{f}:X")
+    g = tmp_path / "notkernel.py"
+    g.write_text("class X: pass\n")
+    with pytest.raises(DesignError, match="must be a class that subclasses"):
+        get_design(f"{g}:X")
