@@ -9,7 +9,7 @@ a bound (which is unsound: Coons, Musuvathi, McKinley, OOPSLA 2013).
 from __future__ import annotations
 
 from .base import Strategy
-from .dfs import _Node
+from .dfs import _Node, backtrack_tree
 
 
 class Bounded(Strategy):
@@ -54,19 +54,7 @@ class Bounded(Strategy):
             self.work, self.next_work = self.next_work[::-1], []
 
     def _backtrack(self) -> bool:
-        st = self.stack
-        while st:
-            node = st[-1]
-            if node.choice_n and node.choice_val + 1 < node.choice_n:
-                node.choice_val += 1
-                return True
-            if node.i + 1 < len(node.alts):
-                node.i += 1
-                node.choice_n = 0
-                node.choice_val = 0
-                return True
-            st.pop()
-        return False
+        return backtrack_tree(self.stack)
 
     def pick(self, ex, enabled):
         d = ex.seq
