@@ -79,7 +79,7 @@ class Execution:
     """One run of a program.  The driver calls :meth:`enabled` and :meth:`execute` in turn."""
 
     def __init__(self, program: Program, *, tracing: bool = False, checking: bool = False,
-                 max_steps: int = 20000):
+                 max_steps: int = 20000, record: bool = True, parking: bool = True):
         self.program = program
         self.objects: list = []
         self.threads: list[ThreadState] = []
@@ -89,6 +89,8 @@ class Execution:
         self.seq = 0
         self.max_steps = max_steps
         self.tracing = tracing
+        self.record = record        # keep the step history (the timed simulator does not)
+        self.parking = parking      # park idle retries (the timed simulator lets them spin)
         self.ev_tid: list[int] = []
         self.ev_acc: list[tuple] = []
         self.choices: dict[int, int] = {}
@@ -145,7 +147,7 @@ class Execution:
 
     def is_parked(self, t: ThreadState) -> bool:
         rec = t.loops.get(t.pending.label)
-        if rec is None:
+        if rec is None or not self.parking:
             return False                # first time at this retry point
         for obj, snap in rec[1].values():
             if obj.snapshot() != snap:
@@ -191,8 +193,9 @@ class Execution:
                 for obj, w in acc:
                     if obj.oid not in fp and obj.oid < nobj:
                         fp[obj.oid] = (obj, obj.snapshot())
-        self.ev_tid.append(tid)
-        self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
+        if self.record:
+            self.ev_tid.append(tid)
+            self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
         if step.kind == CHOICE:
             self.choices[seq] = choice
         if self.tracing:
@@ -270,7 +273,7 @@ class Execution:
         finally:
             CTX.tid = -1
             CTX.step = None
-        if extra:
+        if extra and self.record:
             self.ev_acc[-1] = self.ev_acc[-1] + tuple(extra)
         if not t.done and t.pending.kind == RETRY:
             rec = t.loops.get(t.pending.label)

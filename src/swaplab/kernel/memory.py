@@ -75,6 +75,7 @@ class Memory:
     def user_access(self, mm: MM, addr: int, write: bool, value=None):
         """What a user thread's read(addr) or write(addr, v) does: access, and on failure take
         the page fault and re-execute the instruction (the hardware's refault)."""
+        faulted = False
         while True:
             yield from retry("refault")
             if not mm.mapped[addr]:
@@ -82,8 +83,16 @@ class Memory:
                 return None
             done, v = yield from self.cpu_access(mm, addr, write, value)
             if done:
+                if faulted and self.observer is not None:
+                    self.observer.fault_done()
                 return v
-            self.count("faults")
+            if not faulted:
+                faulted = True
+                self.count("faults")
+                if self.observer is not None:
+                    self.observer.fault_start()
+            else:
+                self.count("refaults")
             yield from self.do_user_addr_fault(mm, addr, write)
 
     def do_user_addr_fault(self, mm: MM, addr: int, write: bool):

@@ -2,7 +2,7 @@
 and the user threads that run a scenario's operations."""
 from __future__ import annotations
 
-from ..engine import Program
+from ..engine import Program, Step
 from .madvise import Madvise
 from .memory import ZERO_PFN, Memory
 from .oracle import check_final_state
@@ -34,12 +34,15 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         zero = self.alloc_folio(0, -1, PG_uptodate)
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
+        self.observer = None                      # the timed simulator, when one is watching
         self._build(scenario)
 
     # --- bookkeeping a design may extend ----------------------------------------------------
     def count(self, what: str, n: int = 1) -> None:
         """Ghost counters (faults, back-offs, ...) for statistics; not shared state."""
         self.stats[what] = self.stats.get(what, 0) + n
+        if self.observer is not None:
+            self.observer.counted(what)
 
     def declared_swap_refs(self) -> dict[int, int]:
         """Swap counts held by something other than a swap PTE (a design's marker).  None here."""
@@ -131,6 +134,12 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
             yield from self.exit_mmap(mm)
         elif k == "swapoff":
             yield from self.swapoff()
+        elif k == "think":
+            # user-space work between accesses (timed simulation only): no shared state
+            yield Step((), f"user work ({op.value} ns)", cost="think", n=op.value)
+        elif k == "think_until":
+            # wait for a point in simulated time (timed simulation only): pacing, like a timer
+            yield Step((), f"wait until t={op.value} ns", cost="think_until", n=op.value)
         else:  # the loader validates kinds; this is a model bug
             raise ValueError(f"unknown operation {k!r}")
 
