@@ -117,6 +117,10 @@ class Execution:
     # --- registration -------------------------------------------------------------------
     def register(self, obj) -> int:
         obj.born = self.seq
+        if not self.record:
+            # the timed simulator keeps no history: identities only, no growing object list
+            self._nobj = getattr(self, "_nobj", 0) + 1
+            return self._nobj - 1
         self.objects.append(obj)
         return len(self.objects) - 1
 

@@ -147,6 +147,8 @@ class Memory:
     def free_new_folio(self, folio: Folio) -> None:
         """folio_put() of a folio that was never published: freed at once (no step)."""
         folio.freed = True
+        if self.forget_freed:
+            self.folios.pop(folio.pfn, None)
 
     def folio_put(self, folio: Folio):
         """folio_put(): drop a reference; the last one frees the folio."""
@@ -164,6 +166,8 @@ class Memory:
         if folio.lock.is_locked_now():
             raise Violation("crash", f"BUG: freeing folio#{folio.pfn} while it is locked")
         folio.freed = True
+        if self.forget_freed:
+            self.folios.pop(folio.pfn, None)
 
     def folio_lock_or_retry(self, folio: Folio, vmf: Vmf):
         """folio_lock_or_retry() v6.6: trylock; else, on a first attempt, drop mmap_lock, wait for

@@ -35,6 +35,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
         self.observer = None                      # the timed simulator, when one is watching
+        self.forget_freed = False                 # drop freed folios (long timed runs: flat memory)
         self._build(scenario)
 
     # --- bookkeeping a design may extend ----------------------------------------------------

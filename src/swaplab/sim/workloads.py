@@ -22,6 +22,17 @@ def _mm(n: int, value0: int = 1) -> MMSpec:
     return MMSpec("A", [Page("swapped", value0 + i) for i in range(n)])
 
 
+class Lazy:
+    """Operations made on the fly each time a thread iterates them: the run's memory does not
+    grow with the number of rounds."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __iter__(self):
+        return self.fn()
+
+
 def _think(ns: int) -> Op:
     return Op("think", [], ns)
 
@@ -39,50 +50,60 @@ def build(name: str, *, pages: int | None = None, rounds: int | None = None, thr
     if name == "reproducer":
         n, r, w = pages or 8, rounds or 100, threads or 4
         ts = []
-        v = 100
         for k in range(w):
             order = list(range(n)) if k % 2 == 0 else list(range(n - 1, -1, -1))
-            ops = []
-            for i in range(r):
-                ops.append(_at(i * PERIOD + 1_000 * k))
-                for p in order:
-                    v += 1
-                    ops += [Op("write", [p], v), _think(1_000)]
-            ts.append(ThreadSpec(f"C{k}", "A", ops))
+
+            def worker(k=k, order=order):
+                for i in range(r):
+                    yield _at(i * PERIOD + 1_000 * k)
+                    for p in order:
+                        yield Op("write", [p], 100 + (i * n + p) * w + k)
+                        yield _think(1_000)
+            ts.append(ThreadSpec(f"C{k}", "A", Lazy(worker)))
         half = n // 2
-        pageout = []
-        for i in range(r):
-            pageout += [_at(i * PERIOD + PERIOD // 2), Op("pageout", list(range(0, half))), _think(1_000),
-                        Op("pageout", list(range(half, n)))]
-        ts.append(ThreadSpec("P", "A", pageout))
+
+        def pageout():
+            for i in range(r):
+                yield _at(i * PERIOD + PERIOD // 2)
+                yield Op("pageout", list(range(0, half)))
+                yield _think(1_000)
+                yield Op("pageout", list(range(half, n)))
+        ts.append(ThreadSpec("P", "A", Lazy(pageout)))
         return Scenario(name, "13ddaf26's reproducer, scaled down", Device(n, True, "lowest"), [_mm(n)], ts)
     if name == "server":
         w, per, r = threads or 8, pages or 4, rounds or 40
         n = w * per
         ts = []
-        v = 100
         for k in range(w):
             mine = list(range(k * per, (k + 1) * per))
-            ops = []
-            for i in range(r):
-                ops.append(_at(i * PERIOD + 3_000 * k))
-                for p in mine:
-                    v += 1
-                    ops += [Op("write", [p], v), _think(20_000)]
-                ops.append(Op("pageout", mine))
-            ts.append(ThreadSpec(f"S{k}", "A", ops))
+
+            def server(k=k, mine=mine):
+                for i in range(r):
+                    yield _at(i * PERIOD + 3_000 * k)
+                    for p in mine:
+                        yield Op("write", [p], 100 + i * n + p)
+                        yield _think(20_000)
+                    yield Op("pageout", mine)
+            ts.append(ThreadSpec(f"S{k}", "A", Lazy(server)))
         return Scenario(name, "many threads, little sharing", Device(n, True, "lowest"), [_mm(n)], ts)
     if name == "ui":
         n, r = pages or 8, rounds or 100
-        ui, bg, po = [], [], []
-        for i in range(r):
-            # every period: page everything out, then the background thread walks the pages
-            # just ahead of the UI thread, so they often fault on the same entry
-            t = i * PERIOD
-            po += [_at(t), Op("pageout", list(range(n)))]
-            bg += [_at(t + PERIOD // 2)] + [x for p in range(n) for x in (Op("read", [p]), _think(3_000))]
-            ui += [_at(t + PERIOD // 2 + 1_000)] + [x for p in range(n) for x in (Op("read", [p]),
-                                                                                  _think(3_000))]
+        # every period: page everything out, then the background thread walks the pages just
+        # ahead of the UI thread, so they often fault on the same entry
+        def po():
+            for i in range(r):
+                yield _at(i * PERIOD)
+                yield Op("pageout", list(range(n)))
+
+        def reader(offset):
+            def ops():
+                for i in range(r):
+                    yield _at(i * PERIOD + PERIOD // 2 + offset)
+                    for p in range(n):
+                        yield Op("read", [p])
+                        yield _think(3_000)
+            return Lazy(ops)
+        ui, bg, po = reader(1_000), reader(0), Lazy(po)
         return Scenario(name, "a UI thread and a background thread fault on the same pages",
                         Device(n, True, "lowest"), [_mm(n)],
                         [ThreadSpec("UI", "A", ui), ThreadSpec("BG", "A", bg), ThreadSpec("P", "A", po)])
