@@ -417,8 +417,8 @@ def _print_bench(w, results, costs) -> None:
     if w == "reproducer":
         for r in results:
             if r.faults:
-                out.print(f"{r.design}: {r.backoffs} of {r.faults} faults backed off "
-                          f"({100.0 * r.backoffs / r.faults:.2f}%; upstream measured 0.24%: 1528 of 647,132)",
+                out.print(f"{r.design}: {r.backoffs} back-offs in {r.faults} faults "
+                          f"({100.0 * r.backoffs / r.faults:.2f} per 100 faults; upstream: 0.24, 1528 in 647,132)",
                           markup=False)
 
 

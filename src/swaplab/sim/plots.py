@@ -16,6 +16,7 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     for r in results:
         pts = r.hist.cdf()
         if pts:
+            pts = [(pts[0][0], 0.0)] + pts            # start each curve at 0
             ax.step([max(x, 1) / 1000 for x, _ in pts], [y for _, y in pts], where="post", label=r.design)
     ax.set_xscale("log")
     ax.set_xlabel("fault latency (µs, log scale)")
