@@ -38,8 +38,10 @@ class SwapCacheSync(Kernel):
 
     def swapin_folio(self, entry, vmf):
         """swapin_folio(): insert our locked folio; if another is cached, use that one."""
+        first = True
         while True:
-            yield from retry("swapin_folio: raced with a removal")
+            yield from retry("swapin_folio: raced with a removal", first)
+            first = False
             new = self.alloc_folio(index=vmf.addr)
             new.lock.lock_new()
             err = yield from self.swap_cache_add_folio(new, entry)
@@ -121,8 +123,10 @@ class SwapCacheSync(Kernel):
         si = yield from self.get_swap_device(entry)
         if si is None:
             return None, False
+        first = True
         while True:
-            yield from retry("__swap_cache_prepare_and_add: raced")
+            yield from retry("__swap_cache_prepare_and_add: raced", first)
+            first = False
             folio = yield from self.filemap_get_folio(entry)
             if folio is not None:
                 yield from self.put_swap_device(si)

@@ -151,8 +151,8 @@ class Execution:
 
     def is_parked(self, t: ThreadState) -> bool:
         rec = t.loops.get(t.pending.label)
-        if rec is None or not self.parking:
-            return False                # first time at this retry point
+        if rec is None or not self.parking or t.pending.n:
+            return False                # first attempt of this loop
         for obj, snap in rec[1].values():
             if obj.snapshot() != snap:
                 return False            # the next attempt would see something new
@@ -212,7 +212,7 @@ class Execution:
         self.seq = seq + 1
         try:
             t.pending = t.gen.send(choice if step.kind == CHOICE else None)
-            if t.pending.kind == RETRY:
+            if t.pending.kind == RETRY and not t.pending.n:
                 rec = t.loops.get(t.pending.label)
                 if rec is not None:
                     t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())
@@ -279,7 +279,7 @@ class Execution:
             CTX.step = None
         if extra and self.record:
             self.ev_acc[-1] = self.ev_acc[-1] + tuple(extra)
-        if not t.done and t.pending.kind == RETRY:
+        if not t.done and t.pending.kind == RETRY and not t.pending.n:
             rec = t.loops.get(t.pending.label)
             if rec is not None:
                 t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())

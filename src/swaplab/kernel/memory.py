@@ -76,8 +76,10 @@ class Memory:
         """What a user thread's read(addr) or write(addr, v) does: access, and on failure take
         the page fault and re-execute the instruction (the hardware's refault)."""
         faulted = False
+        first = True
         while True:
-            yield from retry("refault")
+            yield from retry("refault", first)
+            first = False
             if not mm.mapped[addr]:
                 note_lazy(lambda: f"{mm.name}[{addr}] is unmapped: SIGSEGV, the access is skipped")
                 return None

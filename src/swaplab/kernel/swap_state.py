@@ -83,8 +83,10 @@ class SwapState:
         si = yield from self.get_swap_device(entry)
         if si is None:
             return None, False
+        first = True
         while True:
-            yield from retry("__read_swap_cache_async: retry")
+            yield from retry("__read_swap_cache_async: retry", first)
+            first = False
             folio = yield from self.filemap_get_folio(entry)
             if folio is not None:
                 yield from self.put_swap_device(si)

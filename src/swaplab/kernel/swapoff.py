@@ -33,8 +33,10 @@ class Swapoff:
         """try_to_unuse() v6.6: unuse every mm's swap PTEs, then drop cache-only slots; repeat
         while slots are in use."""
         si = self.si
+        first = True
         while True:
-            yield from retry("try_to_unuse: retry")
+            yield from retry("try_to_unuse: retry", first)
+            first = False
             if not (yield from si.inuse_pages.read("swap_usage_in_pages", cost="read")):
                 return 0
             for mm in list(self.mms.values()):
