@@ -51,7 +51,8 @@ class Memory:
         while True:
             pte = cell.peek()
             folio = self.folios.get(pte.pfn) if pte.kind == "present" else None
-            acc = ((cell, write),) + (((folio.data, write),) if folio is not None else ())
+            # a store through a PTE that is already dirty does not change the PTE: only a read
+            acc = ((cell, write and not pte.dirty),) + (((folio.data, write),) if folio is not None else ())
             yield Step(acc, f"{'store' if write else 'load'} {mm.name}[{addr}]"
                        + (f" = {value}" if write else ""), cost="user_access")
             cur = cell.value

@@ -44,6 +44,9 @@ class Replay(Strategy):
                 why = f"{th.name} is parked at '{th.pending.label}' (retrying would change nothing)"
             else:
                 why = f"{th.name} is blocked at '{th.pending.label}'"
+            recent = [r["label"] for r in ex.trace if r["tid"] == t][-5:] if ex.trace else []
+            if recent:
+                why += "; its last steps: " + " → ".join(recent)
             self.divergence = f"step {d}: {why}"
             self.diverged_at = d
             return None
