@@ -306,7 +306,6 @@ def _print_matrix(dn, sn, cells) -> None:
                 b += "".center(cw)
                 continue
             v, e = cells[(d, s)]
-            mark = "" if e is None else (" (as exp.)" if e == v.status else " (EXPECTED " + e + ")")
             a += v.short().center(cw)
             b += (str(v.executions) + ("" if e is None else " ✓" if e == v.status else " ✗")).center(cw)
         lines += [a.rstrip(), b.rstrip()]

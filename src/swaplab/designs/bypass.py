@@ -9,7 +9,7 @@ slot into it and maps it if pte_same() still holds.  Nothing pins the slot meanw
 from ..engine import Step
 from ..kernel import Kernel
 from ..kernel.state import SWP_SYNCHRONOUS_IO
-from ..kernel.types import PG_lru, swap_count
+from ..kernel.types import swap_count
 
 
 class Bypass(Kernel):
@@ -29,7 +29,7 @@ class Bypass(Kernel):
         folio_add_lru, folio->swap = entry, swap_read_folio (which unlocks), folio->private = NULL."""
         folio = self.alloc_folio(index=vmf.addr)
         folio.lock.lock_new()
-        yield from folio.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+        yield from folio.lru.write(True, "folio_add_lru", cost="flags")
         # To provide entry to swap_read_folio()
         yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")
         yield from self.swap_read_folio(folio, vmf.entry)

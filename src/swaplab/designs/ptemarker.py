@@ -23,7 +23,7 @@ Decisions this model makes where the mail is silent:
 """
 from ..engine import Step
 from ..kernel.memory import BACKOFF
-from ..kernel.types import PG_lru, Pte, pte_same
+from ..kernel.types import Pte, pte_same
 from .bypass import Bypass
 
 
@@ -57,7 +57,7 @@ class PteMarker(Bypass):
             self.free_new_folio(folio)
             return BACKOFF
         vmf.marker = marker
-        yield from folio.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+        yield from folio.lru.write(True, "folio_add_lru", cost="flags")
         yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")
         # (3) read the folio from swap; this unlocks it
         yield from self.swap_read_folio(folio, vmf.entry)

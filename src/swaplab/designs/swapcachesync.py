@@ -13,7 +13,7 @@ one-tick sleep.  SWAP_HAS_CACHE is still set (it was removed by a later patch).
 from ..engine import retry
 from ..kernel.state import SWP_SYNCHRONOUS_IO
 from ..kernel.swapfile import EEXIST, ENOENT
-from ..kernel.types import PG_lru, PG_swapcache, SWAP_HAS_CACHE, swap_count
+from ..kernel.types import PG_swapcache, SWAP_HAS_CACHE, swap_count
 from ..kernel import Kernel
 
 
@@ -46,7 +46,7 @@ class SwapCacheSync(Kernel):
             new.lock.lock_new()
             err = yield from self.swap_cache_add_folio(new, entry)
             if not err:
-                yield from new.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+                yield from new.lru.write(True, "folio_add_lru", cost="flags")
                 yield from self.swap_read_folio(new, entry)
                 return new
             self.free_new_folio(new)
@@ -135,7 +135,7 @@ class SwapCacheSync(Kernel):
             new.lock.lock_new()
             err = yield from self.swap_cache_add_folio(new, entry)
             if not err:
-                yield from new.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+                yield from new.lru.write(True, "folio_add_lru", cost="flags")
                 yield from self.put_swap_device(si)
                 return new, True
             self.free_new_folio(new)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from ..engine import Step
 from .memory import ZERO_PFN
 from .state import MM
-from .types import PG_lru
 
 
 class Madvise:
@@ -25,11 +24,11 @@ class Madvise:
             if pte.kind != "present" or pte.pfn == ZERO_PFN:
                 continue
             folio = self.folios[pte.pfn]
-            yield Step(((folio.mapcount, False), (folio.flags, True), (folio.ref, True)),
+            yield Step(((folio.mapcount, False), (folio.lru, True), (folio.ref, True)),
                        f"folio_isolate_lru(folio#{folio.pfn})", cost="atomic")
-            if folio.mapcount.value != 1 or not folio.flags.value & PG_lru:
+            if folio.mapcount.value != 1 or not folio.lru.value:
                 continue
-            folio.flags.value &= ~PG_lru
+            folio.lru.value = False
             folio.ref.value += 1
             isolated.append(folio)
         yield from mm.ptl.unlock()

@@ -344,10 +344,12 @@ class Memory:
         write = bool(vmf.flags & FAULT_FLAG_WRITE)
         writable = exclusive or ref == 1
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
-        yield Step(((cell, True), (folio.mapcount, True), (folio.flags, True)),
+        yield Step(((cell, True), (folio.mapcount, True), (folio.flags, True), (folio.lru, True)),
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
         folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
-        folio.flags.value |= PG_lru | (PG_anon_exclusive if exclusive else 0)
+        folio.lru.value = True
+        if exclusive:
+            folio.flags.value |= PG_anon_exclusive
         cell.value = new
         folio.publish()
         self.count("swapins")

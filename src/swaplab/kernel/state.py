@@ -7,7 +7,7 @@ that change it live in the modules named after the kernel files (memory.py, swap
 from __future__ import annotations
 
 from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Violation, WaitQueue
-from .types import PTE_NONE, fmt_flags, fmt_map
+from .types import PG_lru, PTE_NONE, fmt_flags, fmt_map
 
 
 class OwnedCell(Cell):
@@ -76,12 +76,16 @@ class Folio:
         name = f"folio#{pfn}"
         self.ref = OwnedCell(self, f"{name}.ref", ref)
         self.mapcount = OwnedCell(self, f"{name}.mapcount", 0)
-        self.flags = OwnedCell(self, f"{name}.flags", flags, fmt_flags)
+        # PG_lru lives in its own cell: reclaim isolates and puts back folios with atomic bitops
+        # that do not touch the other bits, so they must not look dependent on a fault's
+        # PG_swapcache/PG_uptodate tests.
+        self.flags = OwnedCell(self, f"{name}.flags", flags & ~PG_lru, fmt_flags)
+        self.lru = OwnedCell(self, f"{name}.lru", bool(flags & PG_lru))
         self.swap = OwnedCell(self, f"{name}.swap", None)          # folio->swap: the slot offset
         self.data = OwnedCell(self, f"{name}.data", data)
 
     def fields(self):
-        return (self.lock, self.ref, self.mapcount, self.flags, self.swap, self.data)
+        return (self.lock, self.ref, self.mapcount, self.flags, self.lru, self.swap, self.data)
 
     def make_private(self, tid: int) -> None:
         """A newly allocated folio: only ``tid`` can reach it until it is published."""

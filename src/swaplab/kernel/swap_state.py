@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..engine import Step, note_lazy, retry, schedule_timeout
 from .state import Folio
-from .types import PG_lru, PG_swapcache, PG_uptodate, PG_writeback, POISON
+from .types import PG_swapcache, PG_uptodate, PG_writeback, POISON
 from .swapfile import EEXIST
 
 
@@ -112,7 +112,7 @@ class SwapState:
         # The swap entry is ours to swap in: __folio_set_locked, then publish in the cache.
         new.lock.lock_new()
         yield from self.add_to_swap_cache(new, entry)
-        yield from new.flags.rmw(lambda f: f | PG_lru, "folio_add_lru", cost="flags")
+        yield from new.lru.write(True, "folio_add_lru", cost="flags")
         yield from self.put_swap_device(si)
         return new, True
 

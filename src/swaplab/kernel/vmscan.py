@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..engine import Step, Violation
 from .state import Folio
-from .types import PG_dirty, PG_lru, PG_swapcache, PG_writeback
+from .types import PG_dirty, PG_swapcache, PG_writeback
 
 
 class Vmscan:
@@ -59,8 +59,8 @@ class Vmscan:
         for folio in folios:
             freed = yield from self._shrink_one(folio)
             if not freed:
-                yield Step(((folio.flags, True),), f"folio_putback_lru(folio#{folio.pfn})", cost="flags")
-                folio.flags.value |= PG_lru
+                yield Step(((folio.lru, True),), f"folio_putback_lru(folio#{folio.pfn})", cost="flags")
+                folio.lru.value = True
                 yield from self.folio_put(folio)     # the isolation reference
 
     def _shrink_one(self, folio: Folio):
