@@ -193,10 +193,7 @@ class Execution:
                 t.retries += 1
             t.loops[step.label] = [len(self.objects), {}]
         elif t.loops:
-            for nobj, fp in t.loops.values():
-                for obj, w in acc:
-                    if obj.oid not in fp and obj.oid < nobj:
-                        fp[obj.oid] = (obj, obj.snapshot())
+            self._record_footprint(t, acc)
         if self.record:
             self.ev_tid.append(tid)
             self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
@@ -212,10 +209,7 @@ class Execution:
         self.seq = seq + 1
         try:
             t.pending = t.gen.send(choice if step.kind == CHOICE else None)
-            if t.pending.kind == RETRY and not t.pending.n:
-                rec = t.loops.get(t.pending.label)
-                if rec is not None:
-                    t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())
+            self._declare_retry_reads(t)
         except StopIteration:
             t.done = True
             t.pending = None
@@ -252,10 +246,7 @@ class Execution:
             while not t.done and _is_private(t.pending, tid):
                 step = t.pending
                 extra.extend((o.oid, w) for o, w in step.accesses)
-                for nobj, fp in t.loops.values():
-                    for obj, w in step.accesses:
-                        if obj.oid not in fp and obj.oid < nobj:
-                            fp[obj.oid] = (obj, obj.snapshot())
+                self._record_footprint(t, step.accesses)
                 if self.tracing:
                     before = [(o, o.snapshot()) for o, w in step.accesses if w]
                 CTX.step = step
@@ -279,10 +270,26 @@ class Execution:
             CTX.step = None
         if extra and self.record:
             self.ev_acc[-1] = self.ev_acc[-1] + tuple(extra)
-        if not t.done and t.pending.kind == RETRY and not t.pending.n:
-            rec = t.loops.get(t.pending.label)
+        if not t.done:
+            self._declare_retry_reads(t)
+
+    @staticmethod
+    def _record_footprint(t: ThreadState, accesses) -> None:
+        """Note, for every retry loop the thread is in, the objects it touches and the state each
+        had when first touched (objects made during the attempt are not part of it)."""
+        for nobj, fp in t.loops.values():
+            for obj, _ in accesses:
+                if obj.oid not in fp and obj.oid < nobj:
+                    fp[obj.oid] = (obj, obj.snapshot())
+
+    @staticmethod
+    def _declare_retry_reads(t: ThreadState) -> None:
+        """A pending retry (not a loop's first attempt) reads its loop's footprint."""
+        step = t.pending
+        if step.kind == RETRY and not step.n:
+            rec = t.loops.get(step.label)
             if rec is not None:
-                t.pending.accesses = tuple((o, False) for o, _ in rec[1].values())
+                step.accesses = tuple((o, False) for o, _ in rec[1].values())
 
     def add_note(self, text: str) -> None:
         if self.trace:
