@@ -108,18 +108,14 @@ class TimedRun:
                 if t not in en and t not in self.blocked_since:
                     self.blocked_since[t] = self.ready[t]
             tid = min(en, key=lambda t: (self.ready[t], t))
-            if tid in self.blocked_since:
-                since = self.blocked_since.pop(tid)
-                self.lock_wait += max(0, self.now - since)
-                self.ready[tid] = max(self.ready[tid], self.now + costs.wakeup_latency)
-                self.counts["lock_waits"] = self.counts.get("lock_waits", 0) + 1
-                if tid in self.fault_t0:
-                    self.contended.add(tid)
+            # threads the last step unblocked run again a wake-up latency after it
             for t in list(self.blocked_since):
-                if t in en and t != tid:
+                if t in en:
                     since = self.blocked_since.pop(t)
                     self.lock_wait += max(0, self.now - since)
                     self.ready[t] = max(self.ready[t], self.now + costs.wakeup_latency)
+                    if t == tid:
+                        self.counts["lock_waits"] = self.counts.get("lock_waits", 0) + 1
                     if t in self.fault_t0:
                         self.contended.add(t)
             step = threads[tid].pending
@@ -135,7 +131,7 @@ class TimedRun:
                 self.sleeps += 1
                 ex.execute(tid, 0)
                 heapq.heappush(self.cpu_free, end_cpu)
-                self.ready[tid] = max(wake, end_cpu) if tid in self.sleeping else self.ready[tid]
+                self.ready[tid] = wake       # a wake_up during the sleep moves it earlier
             else:
                 ex.execute(tid, 0)       # choices take their first value: allocation is "lowest"
                 if step.cost == "think_until":
