@@ -57,6 +57,36 @@ def _progress(label: str, enabled: bool):
     return prog, update
 
 
+class _CellProgress:
+    """A counted progress bar on stderr for a loop over cells; does nothing when stderr is not a
+    terminal (or JSON was asked for)."""
+
+    def __init__(self, label: str, total: int, enabled: bool):
+        self.prog = Progress(TextColumn("{task.description}"), BarColumn(),
+                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                             console=err, transient=True) if enabled and err.is_terminal else None
+        self.label, self.total = label, total
+
+    def __enter__(self):
+        if self.prog:
+            self.prog.start()
+            self.task = self.prog.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc):
+        if self.prog:
+            self.prog.stop()
+        return False
+
+    def at(self, description: str) -> None:
+        if self.prog:
+            self.prog.update(self.task, description=description)
+
+    def advance(self) -> None:
+        if self.prog:
+            self.prog.advance(self.task)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="swaplab")
 def main():
@@ -238,30 +268,20 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
     cells: dict = {}
     t0 = time.perf_counter()
     total = len(ds) * len(ss)
-    show = err.is_terminal and not as_json
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=err, transient=True) if show else None
     interrupted = False
     try:
-        if prog:
-            prog.start()
-            task = prog.add_task("compare", total=total)
-        for d in ds:
-            for s in ss:
-                if prog:
-                    prog.update(task, description=f"{d.name} × {s.name}")
-                v = check(d, s, max_executions=max_executions, time_limit=time_limit, preemptions=preemptions,
-                          bounded_budget=4000)
-                cells[(d.name, s.name)] = (v, s.expect.get(d.name))
-                if prog:
-                    prog.advance(task)
-                if v.interrupted:
-                    raise KeyboardInterrupt
+        with _CellProgress("compare", total, not as_json) as bar:
+            for d in ds:
+                for s in ss:
+                    bar.at(f"{d.name} × {s.name}")
+                    v = check(d, s, max_executions=max_executions, time_limit=time_limit,
+                              preemptions=preemptions, bounded_budget=4000)
+                    cells[(d.name, s.name)] = (v, s.expect.get(d.name))
+                    bar.advance()
+                    if v.interrupted:
+                        raise KeyboardInterrupt
     except KeyboardInterrupt:
         interrupted = True
-    finally:
-        if prog:
-            prog.stop()
     elapsed = time.perf_counter() - t0
     dn = [d.name for d in ds]
     sn = [s.name for s in ss]
@@ -358,27 +378,17 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, as_j
     ds = [_load(n)[0] for n in (design_list.split(",") if design_list else list(DESIGNS))]
     wls = list(workloads) or list(WORKLOADS)
     docs = []
-    show = err.is_terminal and not as_json
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=err, transient=True) if show else None
-    if prog:
-        prog.start()
-        task = prog.add_task("bench", total=len(ds) * len(wls))
     try:
-        for w in wls:
-            results = []
-            for d in ds:
-                if prog:
-                    prog.update(task, description=f"{w} × {d.name}")
-                results.append(run_bench(d, w, costs, seed=seed))
-                if prog:
-                    prog.advance(task)
-            docs.append((w, results))
+        with _CellProgress("bench", len(ds) * len(wls), not as_json) as bar:
+            for w in wls:
+                results = []
+                for d in ds:
+                    bar.at(f"{w} × {d.name}")
+                    results.append(run_bench(d, w, costs, seed=seed))
+                    bar.advance()
+                docs.append((w, results))
     except KeyboardInterrupt:
         err.print("interrupted: showing the workloads finished so far")
-    finally:
-        if prog:
-            prog.stop()
     if as_json:
         click.echo(json.dumps({"hz": costs.hz, "cpus": costs.cpus, "seed": seed,
                                "workloads": {w: [r.to_json() for r in rs] for w, rs in docs}}, indent=1))
