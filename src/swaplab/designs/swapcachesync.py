@@ -27,9 +27,11 @@ class SwapCacheSync(Kernel):
     def _sync_io(self) -> bool:
         return bool(self.si.flags.peek() & SWP_SYNCHRONOUS_IO)   # fixed at swapon
 
-    def should_try_to_free_swap(self, folio, vmf, ref):
+    def should_try_to_free_swap(self, folio, vmf, in_swapcache):
         """Phase II: always try to free the swap cache for SWP_SYNCHRONOUS_IO devices."""
-        return self._sync_io() or super().should_try_to_free_swap(folio, vmf, ref)
+        if in_swapcache and self._sync_io():
+            return True
+        return (yield from super().should_try_to_free_swap(folio, vmf, in_swapcache))
 
     def swapin_readahead(self, entry, vmf):
         if not self._sync_io():

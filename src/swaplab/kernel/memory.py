@@ -269,11 +269,18 @@ class Memory:
         return
         yield  # pragma: no cover
 
-    def should_try_to_free_swap(self, folio: Folio, vmf: Vmf, ref: int) -> bool:
+    def should_try_to_free_swap(self, folio: Folio, vmf: Vmf, in_swapcache: bool):
         """should_try_to_free_swap() v6.6: the folio is in the swap cache and (the swap area is
         full / the VMA mlocked — both false here — or a write fault and the only references are
-        ours and the cache's).  Called with ``ref`` = folio_ref_count(folio)."""
-        return bool(vmf.flags & FAULT_FLAG_WRITE) and ref == 2
+        ours and the cache's).  Like the kernel, folio_ref_count() is read only for a write
+        fault on a swap-cache folio: an unconditional read would race with every other
+        thread's folio_get/folio_put for nothing.  ``in_swapcache`` is folio_test_swapcache():
+        the caller holds the folio lock, under which PG_swapcache cannot change, and has
+        already tested it (the recheck after folio_lock), so it is not read again."""
+        if not in_swapcache or not vmf.flags & FAULT_FLAG_WRITE:
+            return False
+        ref = yield from folio.ref.read("should_try_to_free_swap: folio_ref_count", cost="read")
+        return ref == 2
 
     def do_swap_page(self, vmf: Vmf):
         """do_swap_page() v6.6.  Entered with mmap_lock held for read, PTE not locked."""
@@ -337,12 +344,17 @@ class Memory:
         # (cache-bypassed) folio is always exclusive.
         exclusive = vmf.orig_pte.excl or folio is not swapcache
         yield from self.swap_free(entry)
-        ref = yield from folio.ref.read("folio_ref_count", cost="read")
-        if not self.free_swap_cache_after_map and self.should_try_to_free_swap(folio, vmf, ref):
+        in_swapcache = swapcache is not None
+        if not self.free_swap_cache_after_map and \
+                (yield from self.should_try_to_free_swap(folio, vmf, in_swapcache)):
             yield from self.folio_free_swap(folio)
-            ref = yield from folio.ref.read("folio_ref_count", cost="read")
         write = bool(vmf.flags & FAULT_FLAG_WRITE)
-        writable = exclusive or ref == 1
+        # Same logic as in do_wp_page, but a fresh folio or an exclusive entry is certainly
+        # not shared: folio_ref_count() is read only when neither holds.
+        writable = exclusive
+        if not writable:
+            ref = yield from folio.ref.read("folio_ref_count", cost="read")
+            writable = ref == 1
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
         yield Step(((cell, True), (folio.mapcount, True), (folio.flags, True), (folio.lru, True)),
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
@@ -354,8 +366,8 @@ class Memory:
         folio.publish()
         self.count("swapins")
         yield from self.on_mapped(vmf, folio)
-        if self.free_swap_cache_after_map and swapcache is not None and \
-                self.should_try_to_free_swap(folio, vmf, ref):
+        if self.free_swap_cache_after_map and in_swapcache and \
+                (yield from self.should_try_to_free_swap(folio, vmf, in_swapcache)):
             yield from self.folio_free_swap(folio)
         yield from folio.lock.unlock()
         if write and not writable:
