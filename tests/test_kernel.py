@@ -160,7 +160,7 @@ class ForgetsUnlock(Kernel):
         src = self.si.zram[entry]
         v = yield from src.read()
         yield from folio.data.write(v)
-        yield from folio.flags.rmw(lambda f: f | 2)
+        yield from folio.uptodate.write(True)
 
 
 def test_oracle_catches_a_missing_pte_same_check():

@@ -13,7 +13,7 @@ one-tick sleep.  SWAP_HAS_CACHE is still set (it was removed by a later patch).
 from ..engine import retry
 from ..kernel.state import SWP_SYNCHRONOUS_IO
 from ..kernel.swapfile import EEXIST, ENOENT
-from ..kernel.types import PG_swapcache, SWAP_HAS_CACHE, swap_count
+from ..kernel.types import SWAP_HAS_CACHE, swap_count
 from ..kernel import Kernel
 
 
@@ -63,7 +63,7 @@ class SwapCacheSync(Kernel):
         cached, -ENOENT if the slot's count is 0, else install the folio and set HAS_CACHE."""
         si = self.si
         cell, slot = si.swap_map[entry], si.cache[entry]
-        yield from si.lock.locked_step(((cell, True), (slot, True), (folio.ref, True), (folio.flags, True),
+        yield from si.lock.locked_step(((cell, True), (slot, True), (folio.ref, True), (folio.swapcache, True),
                                         (folio.swap, True)),
                                        f"swap_cache_add_folio(folio#{folio.pfn}, offset {entry})", cost="xa_store")
         if slot.value is not None:
@@ -73,7 +73,7 @@ class SwapCacheSync(Kernel):
         slot.value = folio.pfn
         cell.value |= SWAP_HAS_CACHE
         folio.ref.value += 1
-        folio.flags.value |= PG_swapcache
+        folio.swapcache.value = True
         folio.swap.value = entry
         folio.publish()
         return 0
@@ -84,10 +84,10 @@ class SwapCacheSync(Kernel):
     def _delete_and_put(self, folio, entry, label):
         si = self.si
         cell, slot = si.swap_map[entry], si.cache[entry]
-        yield from si.lock.locked_step(((slot, True), (cell, True), (folio.flags, True), (folio.swap, True),
+        yield from si.lock.locked_step(((slot, True), (cell, True), (folio.swapcache, True), (folio.swap, True),
                                         (si.zram[entry], True), (si.inuse_pages, True)), label, cost="xa_store")
         slot.value = None
-        folio.flags.value &= ~PG_swapcache
+        folio.swapcache.value = False
         folio.swap.value = None
         if not self._swap_entry_free_locked(cell, SWAP_HAS_CACHE):
             self._swap_entry_free_body(entry)         # count 0: freed in the same section
@@ -106,14 +106,15 @@ class SwapCacheSync(Kernel):
         if entry is None:
             return False
         cell, slot = si.swap_map[entry], si.cache[entry]
-        yield from si.lock.locked_step(((folio.ref, True), (folio.flags, True), (folio.swap, True), (slot, True),
+        yield from si.lock.locked_step(((folio.ref, True), (folio.dirty, False), (folio.swapcache, True),
+                                        (folio.swap, True), (slot, True),
                                         (cell, True), (si.zram[entry], True), (si.inuse_pages, True)),
                                        f"__remove_mapping: folio_ref_freeze(folio#{folio.pfn}, 2)", cost="xa_store")
-        if folio.ref.value != 2 or folio.flags.value & 0x4 or folio.swap.value != entry:
+        if folio.ref.value != 2 or folio.dirty.value or folio.swap.value != entry:
             return False
         folio.ref.value = 0
         slot.value = None
-        folio.flags.value &= ~PG_swapcache
+        folio.swapcache.value = False
         folio.swap.value = None
         if not self._swap_entry_free_locked(cell, SWAP_HAS_CACHE):
             self._swap_entry_free_body(entry)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
 from ..engine.runtime import CTX
-from .state import MM, Folio
-from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive, PG_dirty,
-                    PG_lru, PG_swapcache, PG_uptodate, POISON, PTE_NONE, VM_FAULT_MAJOR, VM_FAULT_OOM,
+from .state import MM, Folio, test_flags
+from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
+                    PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_MAJOR, VM_FAULT_OOM,
                     VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
 
 ZERO_PFN = 0
@@ -320,10 +320,9 @@ class Memory:
             # and pte_same test below, are not enough (the entry may have been freed and reused
             # while we waited: Hugh Dickins' "further fix swapin race condition").
             # (one step: both fields change only under the folio lock, which we hold)
-            yield Step(((folio.flags, False), (folio.swap, False)),
+            yield Step(((folio.swapcache, False), (folio.swap, False)),
                        "folio_test_swapcache && page_swap_entry == entry", cost="read")
-            flags, swp = folio.flags.value, folio.swap.value
-            if not flags & PG_swapcache or swp != entry:
+            if not folio.swapcache.value or folio.swap.value != entry:
                 self.count("swapcache_recheck_failed")
                 return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         # Back out if somebody else already faulted in this pte.
@@ -336,8 +335,7 @@ class Memory:
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         note_lazy(lambda: f"pte_same passes: the PTE holds {cur}")
-        flags = yield from folio.flags.read("folio_test_uptodate", cost="read")
-        if not flags & PG_uptodate:
+        if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret | VM_FAULT_SIGBUS))
         # Exclusivity, decided under the PTL to protect against concurrent fork: a fresh
@@ -356,12 +354,13 @@ class Memory:
             ref = yield from folio.ref.read("folio_ref_count", cost="read")
             writable = ref == 1
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
-        yield Step(((cell, True), (folio.mapcount, True), (folio.flags, True), (folio.lru, True)),
+        excl = ((folio.anon_exclusive, True),) if exclusive else ()
+        yield Step(((cell, True), (folio.mapcount, True), (folio.lru, True)) + excl,
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
         folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
         folio.lru.value = True
         if exclusive:
-            folio.flags.value |= PG_anon_exclusive
+            folio.anon_exclusive.value = True
         cell.value = new
         folio.publish()
         self.count("swapins")
@@ -409,10 +408,9 @@ class Memory:
         pte = vmf.orig_pte
         if pte.pfn != ZERO_PFN:
             folio = self.folios[pte.pfn]
-            flags = yield from folio.flags.read("PageAnonExclusive", cost="read")
-            reuse = bool(flags & PG_anon_exclusive)
+            reuse = yield from folio.anon_exclusive.read("PageAnonExclusive", cost="read")
             if not reuse:
-                reuse = yield from self.wp_can_reuse_anon_folio(folio, flags)
+                reuse = yield from self.wp_can_reuse_anon_folio(folio)
             if reuse:
                 cell = mm.pte[addr]
                 yield Step(((cell, True),), "wp_page_reuse: make the PTE writable", cost="set_pte")
@@ -427,21 +425,26 @@ class Memory:
         yield from mm.ptl.unlock()
         return (yield from self.wp_page_copy(vmf, folio))
 
-    def wp_can_reuse_anon_folio(self, folio: Folio, flags: int):
-        """wp_can_reuse_anon_folio() v6.12 (the same checks are inline in v6.6's do_wp_page)."""
-        ref = yield from folio.ref.read("folio_ref_count", cost="read")
-        if ref > 1 + (1 if flags & PG_swapcache else 0):
+    def wp_can_reuse_anon_folio(self, folio: Folio):
+        """wp_can_reuse_anon_folio() v6.12 (the same checks are inline in v6.6's do_wp_page).
+        The first two tests are lockless, as in the kernel: folio_test_swapcache and
+        folio_ref_count are read in one step (their order does not matter: the answer is only
+        a hint that the locked check below confirms)."""
+        swapcache, ref = yield from test_flags("folio_test_swapcache, folio_ref_count",
+                                               folio.swapcache, folio.ref)
+        if ref > 1 + (1 if swapcache else 0):
             return False
         if not (yield from folio.lock.trylock()):
             return False
-        if flags & PG_swapcache:
+        # tested again under the folio lock: the lockless answer may be stale
+        if (yield from folio.swapcache.read("folio_test_swapcache", cost="read")):
             yield from self.folio_free_swap(folio)
         ref = yield from folio.ref.read("folio_ref_count", cost="read")
         if ref != 1:
             yield from folio.lock.unlock()
             return False
-        yield from folio.flags.rmw(lambda f: f | PG_anon_exclusive, "folio_move_anon_rmap; "
-                                   "SetPageAnonExclusive", cost="flags")
+        yield from folio.anon_exclusive.write(True, "folio_move_anon_rmap; SetPageAnonExclusive",
+                                              cost="flags")
         yield from folio.lock.unlock()
         return True
 
@@ -489,14 +492,15 @@ class Memory:
                 continue
             if pte.kind == "present":
                 folio = self.folios.get(pte.pfn) if pte.pfn != ZERO_PFN else None
-                acc = ((cell, True),) + (((folio.mapcount, True), (folio.flags, True)) if folio else ())
+                dirty = ((folio.dirty, True),) if folio and pte.dirty else ()
+                acc = ((cell, True),) + (((folio.mapcount, True),) + dirty if folio else ())
                 yield Step(acc, f"zap_pte_range: ptep_get_and_clear_full({mm.name}.pte[{addr}])",
                            cost="set_pte")
                 cell.value = PTE_NONE
                 mm.logical[addr] = 0
                 if folio is not None:
                     if pte.dirty:
-                        folio.flags.value |= PG_dirty
+                        folio.dirty.value = True
                     folio.mapcount.value -= 1          # folio_remove_rmap_pte
                     to_put.append(folio)
             elif pte.kind == "swp":
@@ -547,11 +551,11 @@ class Memory:
                     dst.value = src.value
                 else:
                     folio = self.folios[pte.pfn]
-                    yield Step(((folio.ref, True), (folio.mapcount, True), (folio.flags, True)),
+                    yield Step(((folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True)),
                                f"folio_try_dup_anon_rmap_pte(folio#{folio.pfn})", cost="atomic")
                     folio.ref.value += 1
                     folio.mapcount.value += 1
-                    folio.flags.value &= ~PG_anon_exclusive
+                    folio.anon_exclusive.value = False
                     ro = pte._replace(write=False)
                     yield Step(((src, True), (dst, True)), f"copy_present_pte: wrprotect, {ro} to "
                                f"{child.name}", cost="set_pte")

@@ -105,7 +105,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
                 f = self.folios[pte.pfn]
                 f.ref._v += 1
                 f.mapcount._v += 1
-                f.flags._v &= ~PG_anon_exclusive
+                f.anon_exclusive._v = False
                 cell._v = pte._replace(write=False)
             child.pte[addr]._v = cell._v
 

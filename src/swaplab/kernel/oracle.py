@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..engine import Violation
 from .memory import ZERO_PFN, _show
-from .types import PG_swapcache, POISON, SWAP_HAS_CACHE, fmt_map, swap_count
+from .types import POISON, SWAP_HAS_CACHE, fmt_map, swap_count
 
 
 def check_final_state(k) -> None:
@@ -84,7 +84,7 @@ def _check_folios(k, mapped) -> None:
         maps = mapped.get(pfn, [])
         if folio.lock.is_locked_now():
             raise Violation("leak", f"folio#{pfn} is still locked after every thread finished")
-        in_cache = bool(folio.flags.peek() & PG_swapcache)
+        in_cache = folio.swapcache.peek()
         if in_cache and k.si.cache[folio.swap.peek()].peek() != pfn:
             raise Violation("accounting", f"folio#{pfn} has PG_swapcache but the swap cache does not hold it")
         if folio.mapcount.peek() != len(maps):

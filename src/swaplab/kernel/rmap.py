@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..engine import Step
 from .state import Folio
-from .types import PG_anon_exclusive, PG_dirty, swp_entry_to_pte
+from .types import swp_entry_to_pte
 
 
 class Rmap:
@@ -33,15 +33,15 @@ class Rmap:
         if (yield from self.swap_duplicate(entry)) < 0:
             yield from mm.ptl.unlock()
             return False
-        flags = yield from folio.flags.read("PageAnonExclusive", cost="read")
-        excl = bool(flags & PG_anon_exclusive)
+        excl = yield from folio.anon_exclusive.read("PageAnonExclusive", cost="read")
         swp = swp_entry_to_pte(entry, excl)
         # ptep_clear_flush + set_pte_at(swp_pte), folio_try_share_anon_rmap_pte, rmap removal
-        yield Step(((cell, True), (folio.flags, True), (folio.mapcount, True)),
+        dirty = ((folio.dirty, True),) if pte.dirty else ()
+        yield Step(((cell, True), (folio.anon_exclusive, True), (folio.mapcount, True)) + dirty,
                    f"try_to_unmap_one: set_pte_at({mm.name}.pte[{addr}], {swp})", cost="set_pte")
         if pte.dirty:
-            folio.flags.value |= PG_dirty
-        folio.flags.value &= ~PG_anon_exclusive
+            folio.dirty.value = True
+        folio.anon_exclusive.value = False
         cell.value = swp
         folio.mapcount.value -= 1
         yield from mm.ptl.unlock()

@@ -6,8 +6,9 @@ that change it live in the modules named after the kernel files (memory.py, swap
 """
 from __future__ import annotations
 
-from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Violation, WaitQueue
-from .types import PG_lru, PTE_NONE, fmt_flags, fmt_map
+from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Step, Violation, WaitQueue
+from .types import (PG_anon_exclusive, PG_dirty, PG_lru, PG_swapcache, PG_uptodate, PG_writeback, PTE_NONE,
+                    fmt_map)
 
 
 class OwnedCell(Cell):
@@ -76,16 +77,28 @@ class Folio:
         name = f"folio#{pfn}"
         self.ref = OwnedCell(self, f"{name}.ref", ref)
         self.mapcount = OwnedCell(self, f"{name}.mapcount", 0)
-        # PG_lru lives in its own cell: reclaim isolates and puts back folios with atomic bitops
-        # that do not touch the other bits, so they must not look dependent on a fault's
-        # PG_swapcache/PG_uptodate tests.
-        self.flags = OwnedCell(self, f"{name}.flags", flags & ~PG_lru, fmt_flags)
-        self.lru = OwnedCell(self, f"{name}.lru", bool(flags & PG_lru))
+        # Each page flag is its own cell: the kernel sets, clears and tests them with atomic
+        # bitops (set_bit, clear_bit, test_bit) that do not touch the other bits, so a fault
+        # testing PG_swapcache must not look dependent on reclaim clearing PG_dirty.
+        self.swapcache = OwnedCell(self, f"{name}.PG_swapcache", bool(flags & PG_swapcache))
+        self.uptodate = OwnedCell(self, f"{name}.PG_uptodate", bool(flags & PG_uptodate))
+        self.dirty = OwnedCell(self, f"{name}.PG_dirty", bool(flags & PG_dirty))
+        self.writeback = OwnedCell(self, f"{name}.PG_writeback", bool(flags & PG_writeback))
+        self.anon_exclusive = OwnedCell(self, f"{name}.PageAnonExclusive", bool(flags & PG_anon_exclusive))
+        self.lru = OwnedCell(self, f"{name}.PG_lru", bool(flags & PG_lru))
         self.swap = OwnedCell(self, f"{name}.swap", None)          # folio->swap: the slot offset
         self.data = OwnedCell(self, f"{name}.data", data)
 
+    def flag_cells(self):
+        return (self.swapcache, self.uptodate, self.dirty, self.writeback, self.anon_exclusive, self.lru)
+
+    def flags_now(self) -> int:
+        """folio->flags as one word, for traces and final checks (no step)."""
+        bits = (PG_swapcache, PG_uptodate, PG_dirty, PG_writeback, PG_anon_exclusive, PG_lru)
+        return sum(b for b, c in zip(bits, self.flag_cells()) if c.peek())
+
     def fields(self):
-        return (self.lock, self.ref, self.mapcount, self.flags, self.lru, self.swap, self.data)
+        return (self.lock, self.ref, self.mapcount, *self.flag_cells(), self.swap, self.data)
 
     def make_private(self, tid: int) -> None:
         """A newly allocated folio: only ``tid`` can reach it until it is published."""
@@ -99,6 +112,13 @@ class Folio:
 
     def __repr__(self) -> str:
         return f"folio#{self.pfn}"
+
+
+def test_flags(label: str, *cells, cost: str = "read"):
+    """folio_test_*() of one or more page flags in one step (the callers hold the folio lock, so
+    the tests of the bits that lock protects cannot be split by a change)."""
+    yield Step(tuple((c, False) for c in cells), label, cost=cost)
+    return tuple(c.value for c in cells) if len(cells) > 1 else cells[0].value
 
 
 class MM:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..engine import Step, note_lazy, retry, schedule_timeout
 from .state import Folio
-from .types import PG_swapcache, PG_uptodate, PG_writeback, POISON
+from .types import POISON
 from .swapfile import EEXIST
 
 
@@ -41,7 +41,7 @@ class SwapState:
         the caller, keeps everyone else out."""
         si = self.si
         yield from folio.ref.rmw(lambda r: r + 1, "add_to_swap_cache: folio_ref_add", cost="atomic")
-        yield from folio.flags.rmw(lambda f: f | PG_swapcache, "folio_set_swapcache", cost="flags")
+        yield from folio.swapcache.write(True, "folio_set_swapcache", cost="flags")
         yield from folio.swap.write(entry, f"folio->swap = offset {entry}", cost="write")
         slot = si.cache[entry]
         yield from si.cache_lock.locked_step(((slot, True),), f"xas_store(swap_cache[{entry}], folio#{folio.pfn})",
@@ -58,10 +58,10 @@ class SwapState:
         clear PG_swapcache and folio->swap.  The folio lock is held, so nobody who could look
         at the three fields sees them apart."""
         slot = self.si.cache[entry]
-        yield from self.si.cache_lock.locked_step(((slot, True), (folio.flags, True), (folio.swap, True)),
+        yield from self.si.cache_lock.locked_step(((slot, True), (folio.swapcache, True), (folio.swap, True)),
                                                   f"__delete_from_swap_cache(offset {entry})", cost="xa_store")
         slot.value = None
-        folio.flags.value &= ~PG_swapcache
+        folio.swapcache.value = False
         folio.swap.value = None
 
     def delete_from_swap_cache(self, folio: Folio):
@@ -132,13 +132,13 @@ class SwapState:
         """swap_read_folio() v6.6 on a synchronous (zram-like) device: copy the slot into the
         folio, mark it uptodate, unlock it.  A discarded slot reads as poison."""
         src = self.si.zram[entry]
-        yield Step(((src, False), (folio.data, True), (folio.flags, True)),
+        yield Step(((src, False), (folio.data, True), (folio.uptodate, True)),
                    f"swap_read_folio(offset {entry} -> folio#{folio.pfn})", kind="io", cost="zram_read")
         v = src.value
         if v == POISON:
             note_lazy(lambda: f"zram slot {entry} was discarded: the read returns garbage")
         folio.data.value = v
-        folio.flags.value |= PG_uptodate
+        folio.uptodate.value = True
         self.count("swap_read")
         yield from folio.lock.unlock(f"folio_unlock(folio#{folio.pfn}) (read done)")
 
@@ -150,10 +150,10 @@ class SwapState:
             yield from folio.lock.unlock()
             return
         entry = yield from folio.swap.read(cost="read")
-        yield from folio.flags.rmw(lambda f: f | PG_writeback, "folio_start_writeback", cost="flags")
+        yield from folio.writeback.write(True, "folio_start_writeback", cost="flags")
         yield from folio.lock.unlock(f"folio_unlock(folio#{folio.pfn}) (writeback started)")
         dst = self.si.zram[entry]
         yield Step(((folio.data, False), (dst, True)),
                    f"swap_writepage: write folio#{folio.pfn} to offset {entry}", kind="io", cost="zram_write")
         dst.value = folio.data.value
-        yield from folio.flags.rmw(lambda f: f & ~PG_writeback, "folio_end_writeback", cost="flags")
+        yield from folio.writeback.write(False, "folio_end_writeback", cost="flags")

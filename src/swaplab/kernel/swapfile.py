@@ -8,6 +8,7 @@ to the allocator, which makes reuse *easier* than in the kernel), memcg charging
 from __future__ import annotations
 
 from ..engine import Step, Violation, choose, note_lazy
+from .state import test_flags
 from .types import POISON, SWAP_HAS_CACHE, SWAP_MAP_BAD, SWAP_MAP_MAX, fmt_map, swap_count
 
 EEXIST, ENOENT, EINVAL, ENOMEM = -17, -2, -22, -12
@@ -215,12 +216,13 @@ class Swapfile:
 
     def folio_free_swap(self, folio):
         """folio_free_swap() v6.6 (folio locked): drop the swap cache if no PTE needs the slot."""
-        flags = yield from folio.flags.read("folio_free_swap: test swapcache/writeback", cost="read")
-        if not flags & 0x1 or flags & 0x8:        # !PG_swapcache or PG_writeback
+        swapcache, writeback = yield from test_flags("folio_free_swap: test swapcache/writeback",
+                                                     folio.swapcache, folio.writeback)
+        if not swapcache or writeback:
             return False
         entry = yield from folio.swap.read(cost="read")
         if (yield from self._swap_count(entry)):  # folio_swapped(): a PTE still counts on the slot
             return False
         yield from self.delete_from_swap_cache(folio)
-        yield from folio.flags.rmw(lambda f: f | 0x4, "folio_set_dirty", cost="flags")
+        yield from folio.dirty.write(True, "folio_set_dirty", cost="flags")
         return True

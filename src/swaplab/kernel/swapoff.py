@@ -6,7 +6,7 @@ Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), sign
 from __future__ import annotations
 
 from ..engine import Step, Violation, retry
-from .types import PG_anon_exclusive, PG_uptodate, PG_writeback, SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
+from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
@@ -56,8 +56,8 @@ class Swapoff:
                 if folio is None:
                     continue
                 yield from folio.lock.lock()
-                yield Step(((folio.flags, False),), "folio_wait_writeback",
-                           guard=lambda f=folio: not f.flags._v & PG_writeback, kind="wait",
+                yield Step(((folio.writeback, False),), "folio_wait_writeback",
+                           guard=lambda f=folio: not f.writeback._v, kind="wait",
                            might_sleep=True, cost="wait_wakeup")
                 yield from self.folio_free_swap(folio)
                 yield from folio.lock.unlock()
@@ -80,8 +80,8 @@ class Swapoff:
                     continue
                 return -12        # -ENOMEM
             yield from folio.lock.lock()
-            yield Step(((folio.flags, False),), "folio_wait_writeback",
-                       guard=lambda f=folio: not f.flags._v & PG_writeback, kind="wait",
+            yield Step(((folio.writeback, False),), "folio_wait_writeback",
+                       guard=lambda f=folio: not f.writeback._v, kind="wait",
                        might_sleep=True, cost="wait_wakeup")
             yield from self.unuse_pte(mm, addr, entry, folio)
             yield from self.folio_free_swap(folio)
@@ -98,16 +98,15 @@ class Swapoff:
         if not pte_same_as_swp(cur, swp_entry_to_pte(entry, False)):
             yield from mm.ptl.unlock()
             return 0
-        flags = yield from folio.flags.read("folio_test_uptodate", cost="read")
-        if not flags & PG_uptodate:
+        if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
             raise Violation("crash", f"unuse_pte: folio#{folio.pfn} not uptodate (read error)")
         new = pte_present(folio.pfn, write=False)
-        yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.flags, True)),
+        yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True)),
                    f"unuse_pte: set_pte_at({new})", cost="set_pte")
         folio.ref.value += 1
         folio.mapcount.value += 1
         if cur.excl:
-            folio.flags.value |= PG_anon_exclusive      # RMAP_EXCLUSIVE
+            folio.anon_exclusive.value = True      # RMAP_EXCLUSIVE
         cell.value = new
         yield from self.swap_free(entry)
         yield from mm.ptl.unlock()

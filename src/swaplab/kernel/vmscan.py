@@ -8,8 +8,7 @@ page map, memcg.  A kept folio goes back on the LRU (PG_lru) still in the swap c
 from __future__ import annotations
 
 from ..engine import Step, Violation
-from .state import Folio
-from .types import PG_dirty, PG_swapcache, PG_writeback
+from .state import Folio, test_flags
 
 
 class Vmscan:
@@ -20,12 +19,12 @@ class Vmscan:
         if entry is None:
             return False
         yield from self.add_to_swap_cache(folio, entry)
-        yield from folio.flags.rmw(lambda f: f | PG_dirty, "folio_mark_dirty", cost="flags")
+        yield from folio.dirty.write(True, "folio_mark_dirty", cost="flags")
         return True
 
     def pageout(self, folio: Folio):
         """pageout() v6.6: folio_clear_dirty_for_io, then swap_writepage (which unlocks)."""
-        yield from folio.flags.rmw(lambda f: f & ~PG_dirty, "folio_clear_dirty_for_io", cost="flags")
+        yield from folio.dirty.write(False, "folio_clear_dirty_for_io", cost="flags")
         yield from self.swap_writepage(folio)
 
     def _remove_mapping(self, folio: Folio):
@@ -37,16 +36,16 @@ class Vmscan:
         si = self.si
         entry = folio.swap.peek()           # stable: we hold the folio lock
         slot = si.cache[entry] if entry is not None else None
-        acc = ((folio.ref, True), (folio.flags, True), (folio.swap, True)) + \
+        acc = ((folio.ref, True), (folio.dirty, False), (folio.swapcache, True), (folio.swap, True)) + \
             (((slot, True),) if slot is not None else ())
         yield from si.cache_lock.locked_step(acc, f"__remove_mapping: folio_ref_freeze(folio#{folio.pfn}, 2)",
                                              cost="xa_store")
-        if folio.ref.value != 2 or folio.flags.value & PG_dirty or folio.swap.value != entry:
+        if folio.ref.value != 2 or folio.dirty.value or folio.swap.value != entry:
             ok = False
         else:
             folio.ref.value = 0
             slot.value = None                       # __delete_from_swap_cache
-            folio.flags.value &= ~PG_swapcache
+            folio.swapcache.value = False
             folio.swap.value = None
             ok = True
         if ok:
@@ -66,11 +65,12 @@ class Vmscan:
     def _shrink_one(self, folio: Folio):
         if not (yield from folio.lock.trylock()):
             return False
-        flags = yield from folio.flags.read("folio_test_writeback/swapcache", cost="read")
-        if flags & PG_writeback:
+        writeback, swapcache = yield from test_flags("folio_test_writeback/swapcache", folio.writeback,
+                                                     folio.swapcache)
+        if writeback:
             yield from folio.lock.unlock()
             return False
-        if not flags & PG_swapcache:
+        if not swapcache:
             if not (yield from self.add_to_swap(folio)):
                 yield from folio.lock.unlock()
                 return False                        # activate_locked
@@ -79,22 +79,18 @@ class Vmscan:
             if (yield from folio.mapcount.read("folio_mapped", cost="read")):
                 yield from folio.lock.unlock()
                 return False
-        flags = yield from folio.flags.read("folio_test_dirty", cost="read")
-        if flags & PG_dirty:
+        if (yield from test_flags("folio_test_dirty", folio.dirty)):
             yield from self.pageout(folio)          # unlocks the folio
             self.count("pageouts")
-            flags = yield from folio.flags.read("folio_test_writeback/dirty", cost="read")
-            if flags & (PG_writeback | PG_dirty):
+            if any((yield from test_flags("folio_test_writeback/dirty", folio.writeback, folio.dirty))):
                 return False
             # A synchronous write has ended: relock to free the folio
             if not (yield from folio.lock.trylock()):
                 return False
-            flags = yield from folio.flags.read("folio_test_writeback/dirty", cost="read")
-            if flags & (PG_writeback | PG_dirty):
+            if any((yield from test_flags("folio_test_writeback/dirty", folio.writeback, folio.dirty))):
                 yield from folio.lock.unlock()
                 return False
-        flags = yield from folio.flags.read(cost="read")
-        if not flags & PG_swapcache:
+        if not (yield from test_flags("folio_test_swapcache", folio.swapcache)):
             # swap_writepage's folio_free_swap already dropped the cache (no PTE needs the slot)
             yield from folio.lock.unlock()
             return False
