@@ -187,3 +187,29 @@ def retry_no_livelock() -> Program:
         w.thread("A", waiter())
         w.thread("B", setter())
     return Program(setup, "retry_no_livelock")
+
+
+def retry_sees_two_states() -> Program:
+    """A reads x twice per attempt and retries when the two reads differ; B sets x to 1 and
+    back to 0.  When B runs between A's reads, A's attempt saw x == 0 and then x == 1, and after
+    B the state is again what A first saw: but a rerun now sees x == 0 twice and gets through.
+    Parking A there (its footprint is back to its first state) would report a false livelock
+    (the pattern of __read_swap_cache_async reading a count without SWAP_HAS_CACHE, then
+    failing swapcache_prepare on it)."""
+    def setup(w):
+        x = Cell("x", 0)
+
+        def reader():
+            while True:
+                yield from retry("read x twice")
+                a = yield from x.read()
+                b = yield from x.read()
+                if a == b:
+                    return
+
+        def flipper():
+            yield from x.write(1)
+            yield from x.write(0)
+        w.thread("A", reader())
+        w.thread("B", flipper())
+    return Program(setup, "retry_sees_two_states")

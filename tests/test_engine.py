@@ -24,7 +24,7 @@ import math
 import pytest
 
 from programs import (distinct_writers, indexer, lastzero, locked_counter, lost_update, philosophers,
-                      readers_writers, retry_can_livelock, retry_no_livelock, writers)
+                      readers_writers, retry_can_livelock, retry_no_livelock, retry_sees_two_states, writers)
 from swaplab.engine import Schedule, explore, replay
 from swaplab.engine.strategies import DPOR
 from traces import count_traces
@@ -98,7 +98,8 @@ def test_bounded_finds_bug_at_its_minimal_bound(prog, kind, bound):
     assert r.violations[0].preemptions == bound
 
 
-@pytest.mark.parametrize("prog", [retry_no_livelock(), locked_counter(3)], ids=lambda p: p.name)
+@pytest.mark.parametrize("prog", [retry_no_livelock(), retry_sees_two_states(), locked_counter(3)],
+                         ids=lambda p: p.name)
 def test_correct_programs_have_no_violation(prog):
     for s in ("dpor", "dfs", "bounded"):
         r = explore(prog, s, preemptions=3)

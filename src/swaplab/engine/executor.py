@@ -11,7 +11,10 @@ that retry point last ran, with the state it had when first touched.  When the t
 back to the same retry point, if every object of the footprint is again in that state and no
 object created meanwhile is still alive, the next attempt would see exactly what the last one
 saw and do the same thing, so the thread is *parked* (its RETRY step is disabled) until some
-other thread changes an object of the footprint.  The RETRY step declares reads of the
+other thread changes an object of the footprint.  That holds only if the attempt saw each
+object in one state: if another thread changed an object between two of the attempt's touches,
+the attempt saw two states (say SWAP_HAS_CACHE set at swapcache_prepare after a count read
+without it) and a rerun in the first state may go further, so such an attempt never parks.  The RETRY step declares reads of the
 footprint, so only such a change can enable it and DPOR sees the dependency.  Retries therefore
 never make an execution infinite, and a state where every live thread is parked or blocked is
 reported as livelock (some parked) or deadlock (all blocked).  The contract this rests on: an
@@ -70,7 +73,9 @@ class ThreadState:
         self.gen = gen
         self.pending: Step | None = None
         self.done = False
-        # retry label -> [objects count when it last ran, footprint: oid -> (object, first state)]
+        # retry label -> [objects count when it last ran,
+        #                 footprint: oid -> [object, first state, state after our last touch],
+        #                 changed under us: another thread changed a footprint object mid-attempt]
         self.loops: dict[str, list] = {}
         self.retries = 0
 
@@ -151,9 +156,9 @@ class Execution:
 
     def is_parked(self, t: ThreadState) -> bool:
         rec = t.loops.get(t.pending.label)
-        if rec is None or not self.parking or t.pending.n:
-            return False                # first attempt of this loop
-        for obj, snap in rec[1].values():
+        if rec is None or not self.parking or t.pending.n or rec[2]:
+            return False                # first attempt, or the last one saw an object change
+        for obj, snap, _ in rec[1].values():
             if obj.snapshot() != snap:
                 return False            # the next attempt would see something new
         for obj in self.objects[rec[0]:]:
@@ -191,7 +196,7 @@ class Execution:
         if step.kind == RETRY:
             if step.label in t.loops:
                 t.retries += 1
-            t.loops[step.label] = [len(self.objects), {}]
+            t.loops[step.label] = [len(self.objects), {}, False]
         elif t.loops:
             self._record_footprint(t, acc)
         if self.record:
@@ -209,6 +214,8 @@ class Execution:
         self.seq = seq + 1
         try:
             t.pending = t.gen.send(choice if step.kind == CHOICE else None)
+            if t.loops and step.kind != RETRY:
+                self._note_touched(t, acc)
             self._declare_retry_reads(t)
         except StopIteration:
             t.done = True
@@ -255,6 +262,7 @@ class Execution:
                 except StopIteration:
                     t.done = True
                     t.pending = None
+                self._note_touched(t, step.accesses)
                 if self.tracing:
                     rec = self.trace[-1]
                     rec["label"] += f"; {step.label}"
@@ -275,12 +283,31 @@ class Execution:
 
     @staticmethod
     def _record_footprint(t: ThreadState, accesses) -> None:
-        """Note, for every retry loop the thread is in, the objects it touches and the state each
-        had when first touched (objects made during the attempt are not part of it)."""
-        for nobj, fp in t.loops.values():
+        """Before a step: note, for every retry loop the thread is in, the objects it touches and
+        the state each had when first touched (objects made during the attempt are not part of
+        it); an object touched before whose state is not the one our last touch left was
+        changed under us by another thread."""
+        for rec in t.loops.values():
+            nobj, fp = rec[0], rec[1]
             for obj, _ in accesses:
-                if obj.oid not in fp and obj.oid < nobj:
-                    fp[obj.oid] = (obj, obj.snapshot())
+                e = fp.get(obj.oid)
+                if e is None:
+                    if obj.oid < nobj:
+                        snap = obj.snapshot()
+                        fp[obj.oid] = [obj, snap, snap]
+                elif e[2] != obj.snapshot():
+                    rec[2] = True
+
+    @staticmethod
+    def _note_touched(t: ThreadState, accesses) -> None:
+        """After a step: the state our touch left each footprint object in."""
+        for rec in t.loops.values():
+            fp = rec[1]
+            for obj, w in accesses:
+                if w:
+                    e = fp.get(obj.oid)
+                    if e is not None:
+                        e[2] = obj.snapshot()
 
     @staticmethod
     def _declare_retry_reads(t: ThreadState) -> None:
@@ -289,7 +316,7 @@ class Execution:
         if step.kind == RETRY and not step.n:
             rec = t.loops.get(step.label)
             if rec is not None:
-                step.accesses = tuple((o, False) for o, _ in rec[1].values())
+                step.accesses = tuple((o, False) for o, _, _ in rec[1].values())
 
     def add_note(self, text: str) -> None:
         if self.trace:
