@@ -75,7 +75,8 @@ class ThreadState:
         self.done = False
         # retry label -> [objects count when it last ran,
         #                 footprint: oid -> [object, first state, state after our last touch],
-        #                 changed under us: another thread changed a footprint object mid-attempt]
+        #                 changed under us: another thread changed a footprint object mid-attempt,
+        #                 the generator running the loop (the record is dropped once it returns)]
         self.loops: dict[str, list] = {}
         self.retries = 0
 
@@ -196,7 +197,7 @@ class Execution:
         if step.kind == RETRY:
             if step.label in t.loops:
                 t.retries += 1
-            t.loops[step.label] = [len(self.objects), {}, False]
+            t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
         elif t.loops:
             self._record_footprint(t, acc)
         if self.record:
@@ -287,7 +288,10 @@ class Execution:
         the state each had when first touched (objects made during the attempt are not part of
         it); an object touched before whose state is not the one our last touch left was
         changed under us by another thread."""
-        for rec in t.loops.values():
+        for label, rec in list(t.loops.items()):
+            if rec[3].gi_frame is None:
+                del t.loops[label]    # the function that ran this loop has returned
+                continue
             nobj, fp = rec[0], rec[1]
             for obj, _ in accesses:
                 e = fp.get(obj.oid)
@@ -372,6 +376,17 @@ def _is_private(step, tid: int) -> bool:
         if o.private != tid:
             return False
     return True
+
+
+def _loop_owner(gen):
+    """The generator that called retry(): the caller of the innermost generator."""
+    owner = gen
+    g = gen
+    while True:
+        sub = getattr(g, "gi_yieldfrom", None)
+        if sub is None or getattr(sub, "gi_frame", None) is None:
+            return owner
+        owner, g = g, sub
 
 
 def _stack(gen) -> list[str]:

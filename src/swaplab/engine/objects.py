@@ -17,6 +17,7 @@ class Shared:
     """Base of every object the executor tracks."""
 
     __slots__ = ("oid", "name", "born", "private")
+    fingerprint_skip = ("name", "born")     # labels: no behavior depends on them
 
     def __init__(self, name: str):
         self.name = name
@@ -52,6 +53,7 @@ class Cell(Shared):
     """One shared value: a word of memory, a PTE, a swap_map byte."""
 
     __slots__ = ("_v", "fmt")
+    fingerprint_skip = ("fmt",)
 
     def __init__(self, name: str, value: Any = None, fmt: Callable[[Any], str] | None = None):
         super().__init__(name)

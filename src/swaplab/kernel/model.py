@@ -12,6 +12,8 @@ from .swap_state import SwapState
 from .swapfile import Swapfile
 from .swapoff import Swapoff
 from .vmscan import Vmscan
+from ..engine.statehash import static_type
+from ..scenarios.loader import Device, MMSpec, Op, Page, Scenario, ThreadSpec
 from .types import (PG_anon_exclusive, PG_lru, PG_swapcache, PG_uptodate, SWAP_HAS_CACHE, pte_present,
                     swp_entry_to_pte)
 
@@ -23,6 +25,9 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     name = "swapcache"
     summary = "every swap-in goes through the swap cache (before v4.15; count > 1 after)"
     reference = "mm/memory.c do_swap_page before 0bcac06f27d7 (v4.15)"
+
+    # statistics and the timed simulator's observer never change what the model does
+    fingerprint_skip = ("stats", "observer")
 
     def __init__(self, scenario):
         self.scenario = scenario
@@ -143,6 +148,11 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
             yield Step((), f"wait until t={op.value} ns", cost="think_until", n=op.value)
         else:  # the loader validates kinds; this is a model bug
             raise ValueError(f"unknown operation {k!r}")
+
+
+# A scenario is read once and never changed by a run: stateful search pictures it by identity.
+for _cls in (Device, MMSpec, Op, Page, Scenario, ThreadSpec):
+    static_type(_cls)
 
 
 def make_program(kernel_cls, scenario) -> Program:

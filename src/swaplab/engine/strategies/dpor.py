@@ -65,7 +65,11 @@ class DPOR(Strategy):
                 self.guide = node.wakeup.get(t, [])[:0:-1]
                 return True
             st.pop()
+            self._popped(node)
         return False
+
+    def _popped(self, node) -> None:
+        """``node``'s state is explored: no later execution adds work below it."""
 
     def pick(self, ex, enabled):
         d = ex.seq
@@ -75,15 +79,10 @@ class DPOR(Strategy):
         n = len(ex.threads)
         acc = [ex.pending_acc(t) if not ex.threads[t].done else None for t in range(n)]
         en = set(enabled)
-        if d == 0:
-            sleep: set[int] = set()
-        else:
-            parent = st[d - 1]
-            pt = parent.tid
-            pacc = parent.acc[pt]
-            sleep = {q for q in (parent.sleep | parent.done) if q != pt and parent.acc[q] is not None
-                     and independent(parent.acc[q], pacc)}
-        node = _Node(en, acc, sleep)
+        sleep = self._sleep_at(d)
+        node = self._new_node(ex, en, acc, sleep)
+        if node is None:
+            return None               # a state whose every continuation was explored before
         st.append(node)
         last = ex.last_tid
         guide = self.guide
@@ -106,6 +105,19 @@ class DPOR(Strategy):
         node.tid = t
         node.backtrack.add(t)
         return t
+
+    def _sleep_at(self, d: int) -> set:
+        """The sleep set of the state at depth d, from its parent's."""
+        if d == 0:
+            return set()
+        parent = self.stack[d - 1]
+        pt = parent.tid
+        pacc = parent.acc[pt]
+        return {q for q in (parent.sleep | parent.done) if q != pt and parent.acc[q] is not None
+                and independent(parent.acc[q], pacc)}
+
+    def _new_node(self, ex, en, acc, sleep):
+        return _Node(en, acc, sleep)
 
     def choose(self, ex, tid, n):
         node = self.stack[ex.seq]
@@ -164,6 +176,7 @@ class DPOR(Strategy):
                 else:
                     reads_since.setdefault(oid, []).append(j)
 
+        self._clocks = (clocks, lidx)
         for i, j in races:
             if i < len(st):
                 self._reverse(i, j, tids, clocks, lidx, tev, nthreads)
