@@ -1,5 +1,5 @@
-"""Property test: on random small programs, DPOR and naive DFS reach the same final states and
-the same failures, and every failure replays."""
+"""Property test: on random small programs, DPOR, stateful DPOR (state caching) and naive DFS
+reach the same final states and the same failures, and every failure replays."""
 from __future__ import annotations
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -60,6 +60,10 @@ def test_dpor_matches_dfs_on_random_programs(spec):
     assert dpor.stats.final_states == dfs.stats.final_states
     assert {v.signature() for v in dpor.violations} == {v.signature() for v in dfs.violations}
     assert dpor.stats.executions - dpor.stats.sleep_blocked <= dfs.stats.executions
+    cached = explore(prog, "stateful", stop_on_first=False, minimize=False)
+    assert cached.stats.complete
+    assert cached.stats.final_states == dfs.stats.final_states
+    assert {v.signature() for v in cached.violations} == {v.signature() for v in dfs.violations}
     for v in dpor.violations:
         ex, div = replay(prog, v.schedule, tracing=False)
         assert div is None and ex.outcome.signature() == v.signature()

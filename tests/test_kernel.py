@@ -7,7 +7,9 @@ import pytest
 from kernel_harness import run
 from swaplab.designs import DESIGNS, PrepareSleep
 from swaplab.designs.bypass import Bypass
-from swaplab.kernel import Kernel
+from swaplab.engine import explore
+from swaplab.engine.strategies import CachedDPOR
+from swaplab.kernel import Kernel, make_program
 from swaplab.kernel.types import POISON, SWAP_HAS_CACHE
 from swaplab.scenarios import builtin_names, get_scenario, parse_scenario
 from swaplab.verify import check
@@ -194,3 +196,24 @@ def test_a_design_overrides_single_kernel_functions():
     # the bypass design changes two hooks of do_swap_page and nothing else
     own = {n for n in vars(Bypass) if not n.startswith("__")}
     assert own <= {"name", "summary", "reference", "swapin_skip_swapcache", "swapin_direct"}
+
+
+# --- stateful search (DPOR with state caching) against plain DPOR ------------------------------
+@pytest.mark.parametrize("name", ["two-faults", "fork-vs-fault"])
+def test_stateful_search_reaches_what_dpor_reaches(name):
+    # Both searches are complete, so they must agree on every final state; the cache must
+    # actually cut executions short for the comparison to say anything.
+    prog = make_program(DESIGNS["swapcache"], get_scenario(name))
+    dpor = explore(prog, "dpor", minimize=False)
+    strategy = CachedDPOR()
+    cached = explore(prog, strategy, minimize=False)
+    assert dpor.stats.complete and cached.stats.complete
+    assert not dpor.violations and not cached.violations
+    assert cached.stats.final_states == dpor.stats.final_states
+    assert cached.stats.cut_known > 0 and strategy.unhashable == 0
+
+
+def test_stateful_search_finds_the_bypass_data_loss():
+    r = explore(make_program(DESIGNS["bypass"], get_scenario("slot-reuse")), "stateful")
+    assert [v.kind for v in r.violations] == ["data-loss"]
+    assert r.violations[0].preemptions == 1       # minimized, as for every strategy

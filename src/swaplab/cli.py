@@ -128,10 +128,10 @@ def scenarios(as_json):
 
 def _search_options(f):
     f = click.option("--strategy", type=click.Choice(("auto",) + STRATEGIES), default="auto", show_default=True,
-                     help="auto = bounded search up to --preemptions, then DPOR.")(f)
+                     help="auto = bounded search up to --preemptions, then stateful DPOR.")(f)
     f = click.option("--preemptions", type=click.IntRange(0, 10), default=2, show_default=True,
                      help="Preemption bound for bounded search.")(f)
-    f = click.option("--max-executions", type=click.IntRange(1), default=20000, show_default=True)(f)
+    f = click.option("--max-executions", type=click.IntRange(1), default=200000, show_default=True)(f)
     f = click.option("--time-limit", type=click.FloatRange(0.1), default=None, help="Seconds.")(f)
     f = click.option("--seed", type=int, default=0, show_default=True, help="For pct and random.")(f)
     f = click.option("--depth", type=click.IntRange(1, 10), default=3, show_default=True, help="PCT depth d.")(f)

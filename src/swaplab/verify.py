@@ -1,10 +1,10 @@
 """One design on one scenario: choose the search, run it, say what it proves.
 
 The default plan ("auto") first runs preemption-bounded search up to a small bound, which finds
-shallow races quickly and returns them with the fewest preemptions, then DPOR for the rest of the
-budget.  The verdict says exactly what was explored: complete (DPOR exhausted every trace),
-complete up to K preemptions (bounded search exhausted every schedule with at most K), or
-incomplete (a budget ran out first).
+shallow races quickly and returns them with the fewest preemptions, then stateful DPOR (DPOR with
+state caching) for the rest of the budget.  The verdict says exactly what was explored: complete
+(the search exhausted every trace), complete up to K preemptions (bounded search exhausted every
+schedule with at most K), or incomplete (a budget ran out first).
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def check(design_cls, scenario, *, strategy: str = "auto", max_executions: int |
     program = make_program(design_cls, scenario)
     t0 = time.perf_counter()
     v = Verdict(design_cls.name, scenario.name, "ok", "incomplete")
-    plan = [("bounded", min(bounded_budget, max_executions or bounded_budget)), ("dpor", max_executions)] \
+    plan = [("bounded", min(bounded_budget, max_executions or bounded_budget)), ("stateful", max_executions)] \
         if strategy == "auto" else [(strategy, max_executions)]
     for name, budget in plan:
         left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - t0))

@@ -8,13 +8,15 @@ from .executor import Execution, Program
 from .outcome import Outcome, SearchResult, Stats
 from .schedule import Schedule
 from .step import CHOICE
-from .strategies import DFS, DPOR, PCT, Bounded, RandomWalk, Replay, Strategy
+from .strategies import DFS, DPOR, PCT, Bounded, CachedDPOR, RandomWalk, Replay, Strategy
 
-STRATEGIES = ("dpor", "dfs", "bounded", "pct", "random")
+STRATEGIES = ("stateful", "dpor", "dfs", "bounded", "pct", "random")
 
 
 def make_strategy(name: str, *, preemptions: int = 2, seed: int = 0, depth: int = 3,
                   executions: int = 1000) -> Strategy:
+    if name == "stateful":
+        return CachedDPOR()
     if name == "dpor":
         return DPOR()
     if name == "dfs":
@@ -94,7 +96,9 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
             stats.executions += 1
             stats.steps += ex.seq
             strat.finished(ex)
-            if ex.abandoned:
+            if getattr(ex, "cut_at_known_state", False):
+                stats.cut_known += 1
+            elif ex.abandoned:
                 stats.sleep_blocked += 1
             elif ex.outcome is not None:
                 out = ex.outcome
@@ -118,6 +122,9 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
         stats.stopped_by = "interrupt"
         stats.complete = False
     stats.seconds = time.perf_counter() - t0
+    reached = getattr(strat, "reached_final_states", None)
+    if reached is not None:
+        stats.final_states |= reached()
     if isinstance(strat, Bounded):
         # the highest bound whose every schedule was run (None: every schedule at all was run)
         result.bound = None if strat.saturated else (strat.levels_done[-1] if strat.levels_done else None)

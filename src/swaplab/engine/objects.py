@@ -17,7 +17,7 @@ class Shared:
     """Base of every object the executor tracks."""
 
     __slots__ = ("oid", "name", "born", "private")
-    fingerprint_skip = ("name", "born")     # labels: no behavior depends on them
+    fingerprint_skip = ("oid", "name", "born")   # identity and labels: pictured by position instead
 
     def __init__(self, name: str):
         self.name = name

@@ -31,6 +31,7 @@ class Stats:
     executions: int = 0
     steps: int = 0
     sleep_blocked: int = 0         # DPOR executions cut short because every thread slept
+    cut_known: int = 0             # stateful: executions ended at a state explored before
     final_states: set = field(default_factory=set)
     seconds: float = 0.0
     complete: bool = False
@@ -46,6 +47,7 @@ class Stats:
             "executions": self.executions,
             "steps": self.steps,
             "sleep_blocked": self.sleep_blocked,
+            "cut_at_known_state": self.cut_known,
             "distinct_final_states": self.distinct_final_states,
             "seconds": round(self.seconds, 3),
             "complete": self.complete,

@@ -20,6 +20,7 @@ and the caller must then treat the state as new: never merging is always sound.
 """
 from __future__ import annotations
 
+import gc
 import types
 
 from .objects import Shared
@@ -46,91 +47,132 @@ def _skips(cls) -> tuple:
     return out
 
 
-_SKIP_CACHE: dict[type, tuple] = {}
-_SLOTS_CACHE: dict[type, tuple] = {}
+_PLANS: dict[type, tuple] = {}
 
 
-def _slots(cls) -> tuple:
-    s = _SLOTS_CACHE.get(cls)
-    if s is None:
+def _plan(cls) -> tuple:
+    """(slot names to picture, names to skip in __dict__, has __dict__) for a class."""
+    p = _PLANS.get(cls)
+    if p is None:
+        skip = frozenset(_skips(cls))
         names = []
         for k in reversed(cls.__mro__):
             sl = k.__dict__.get("__slots__", ())
             if isinstance(sl, str):
                 sl = (sl,)
-            names.extend(n for n in sl if n not in ("__dict__", "__weakref__"))
-        s = _SLOTS_CACHE[cls] = tuple(names)
-    return s
+            names.extend(n for n in sl if n not in ("__dict__", "__weakref__") and n not in skip)
+        has_dict = any("__dict__" in k.__dict__ for k in cls.__mro__ if k is not object)
+        p = _PLANS[cls] = (tuple(names), skip, has_dict, issubclass(cls, Shared))
+    return p
 
 
-def picture(roots) -> tuple[tuple, dict[int, int]]:
-    """The canonical picture of everything reachable from ``roots``, and the canonical number
-    (order of first visit) of every shared object in it, by ``oid``.  Object identities are not
-    part of the picture: two executions that created objects in different orders can still
-    reach the same state, and the numbering translates between them."""
+_UNSET = ("<unset>",)
+# a frame's code, function and frame object: named already by the code and offset
+_HEADER = (types.CodeType, types.FunctionType, types.FrameType)
+_ITERATORS = (type(iter([])), type(iter(range(0))), type(iter(())), type(enumerate([])),
+              type(iter({})), type(iter(set())))
+_GEN = types.GeneratorType
+_FUNC = types.FunctionType
+_METHOD = types.MethodType
+
+
+def picture(roots, live) -> tuple[tuple, dict[int, int]]:
+    """The canonical picture of a state: the contents of the ``live`` shared objects (in
+    creation order) and everything reachable from ``roots``.  Returns it with the canonical
+    number of every live shared object by ``oid`` (its position in ``live``).  Raw ``oid``
+    values are not part of the picture: two executions that created and freed different
+    objects on the way can still reach the same state, and the numbering translates between
+    them.  A reference to a shared object that is no longer live (a freed folio's field) is
+    pictured as dead: touching it is a use-after-free whatever it holds."""
     memo: dict[int, int] = {}
-    oids: dict[int, int] = {}
     keep = []                      # keep walked temporaries alive so their ids stay unique
+    atoms = _ATOMS
+    static = _STATIC
+    pos = {id(o): i for i, o in enumerate(live)}
 
     def walk(x):
         t = type(x)
-        if t in _ATOMS:
+        if t in atoms:
             return x
         if t is tuple:
-            return ("T",) + tuple(walk(e) for e in x)
-        if t in _STATIC:
+            return ("T", *[walk(e) for e in x])
+        if t in static or t is object:       # plain object(): a stateless sentinel
             return ("static", id(x))
+        i = pos.get(id(x))
+        if i is not None:
+            return ("S", i)
         i = memo.get(id(x))
         if i is not None:
             return ("@", i)
-        memo[id(x)] = len(memo)
+        i = memo[id(x)] = len(memo)
         keep.append(x)
-        if isinstance(x, tuple):                       # namedtuples (PTE values)
-            return (t.__name__,) + tuple(walk(e) for e in x)
         if t is list:
-            return ("L",) + tuple(walk(e) for e in x)
+            return ("L", *[walk(e) for e in x])
         if t is dict:
-            return ("D",) + tuple((walk(k), walk(v)) for k, v in x.items())
-        if t is set or t is frozenset:
-            return ("Set",) + tuple(sorted((walk(e) for e in x), key=repr))
-        if t is types.GeneratorType:
+            return ("D", *[(walk(k), walk(v)) for k, v in x.items()])
+        if t is _GEN:
             frame = x.gi_frame
             if frame is None:
                 return ("gen-done", x.gi_code.co_qualname)
-            loc = frame.f_locals
-            return ("G", x.gi_code.co_qualname, frame.f_lasti,
-                    tuple((k, walk(v)) for k, v in loc.items()), walk(x.gi_yieldfrom))
-        if t is types.FunctionType:
+            # The locals by name, then everything the suspended frame holds: its value stack
+            # too (a for loop's iterator, an operand pushed before a nested yield), which
+            # f_locals does not show.  The gc's view of a generator lists both.
+            # (by name: the f_locals dict keeps the order in which it first saw each variable)
+            names = frame.f_locals
+            loc = [(k, walk(names[k])) for k in sorted(names)]
+            held = [walk(r) for r in gc.get_referents(x) if type(r) not in _HEADER and r is not names]
+            return ("G", x.gi_code.co_qualname, frame.f_lasti, *loc, "|", *held)
+        if isinstance(x, tuple):                       # namedtuples (PTE values)
+            return (t.__name__, *[walk(e) for e in x])
+        if t is set or t is frozenset:
+            return ("Set", *sorted((walk(e) for e in x), key=repr))
+        if t is _FUNC:
             cl = x.__closure__
             return ("F", x.__qualname__, walk(x.__defaults__),
-                    tuple(walk(c.cell_contents) for c in cl) if cl else ())
-        if t is types.MethodType:
+                    tuple([walk(c.cell_contents) for c in cl]) if cl else ())
+        if t is _METHOD:
             return ("M", x.__func__.__qualname__, walk(x.__self__))
         if t is type:
             return ("C", x.__qualname__)
         if t is types.CodeType:
             return ("code", x.co_qualname)
-        skip = _SKIP_CACHE.get(t)
-        if skip is None:
-            skip = _SKIP_CACHE[t] = _skips(t)
-        fields = []
-        for name in _slots(t):
-            if name in skip:
-                continue
+        if t is range:
+            return ("range", x.start, x.stop, x.step)
+        if t is types.CellType:                  # a variable a closure shares
+            try:
+                return ("cell", walk(x.cell_contents))
+            except ValueError:
+                return ("cell",)
+        if t in _ITERATORS:
+            fn, args, *rest = x.__reduce__()        # the sequence and the position reached
+            return (t.__name__, walk(args), *[walk(r) for r in rest])
+        names, skip, has_dict, shared = _plan(t)
+        if shared:
+            return ("dead", t.__qualname__)
+        return fields(x, t, names, skip, has_dict)
+
+    def fields(x, t, names, skip, has_dict):
+        out = [t.__qualname__]
+        for name in names:
             try:
                 v = getattr(x, name)
             except AttributeError:
+                out.append(_UNSET)
                 continue
-            fields.append((name, walk(v)))
-        d = getattr(x, "__dict__", None)
-        if d is not None:
-            for name, v in d.items():
+            out.append(walk(v) if type(v) not in atoms else v)
+        if has_dict:
+            for name, v in x.__dict__.items():
                 if name not in skip:
-                    fields.append((name, walk(v)))
-        elif not _slots(t):
+                    out.append(name)
+                    out.append(walk(v) if type(v) not in atoms else v)
+        elif not names:
             raise Unhashable(f"cannot picture a {t.__qualname__}")
-        if isinstance(x, Shared):
-            oids[x.oid] = memo[id(x)]
-        return (t.__qualname__,) + tuple(fields)
+        return tuple(out)
 
-    return walk(roots), oids
+    contents = []
+    for o in live:
+        t = type(o)
+        names, skip, has_dict, _ = _plan(t)
+        contents.append(fields(o, t, names, skip, has_dict))
+    pic = (tuple(contents), walk(roots))
+    return pic, {o.oid: i for i, o in enumerate(live)}

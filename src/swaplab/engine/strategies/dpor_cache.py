@@ -22,69 +22,157 @@ it was explored with a sleep set no larger than the one it is met with now.
 """
 from __future__ import annotations
 
-from ..statehash import Unhashable
+from ..statehash import Unhashable, picture
 from .dpor import DPOR, _Node
-from .stateful import state_picture
+
+
+def state_picture(ex):
+    """(hash of the state's picture, canonical number of each live shared object by oid)."""
+    objects = ex.objects
+    live = [o for o in objects if not o.dead()]
+    # A retry record compares objects' ids with the object count when the retry ran: picture
+    # that count as the number of live objects made before it.
+    roots = (tuple((t.done, t.gen, t.pending,
+                    tuple((label, rec[2], tuple(tuple(e) for e in rec[1].values()),
+                           sum(1 for o in live if o.oid < rec[0]))
+                          for label, rec in t.loops.items() if rec[3].gi_frame is not None))
+                   for t in ex.threads),
+             tuple(ex.spin_held), tuple(ex.final_checks))
+    pic, oids = picture(roots, live)
+    return hash(pic), oids
+
+
+def _positions(gen) -> tuple:
+    out = []
+    g = gen
+    while g is not None:
+        f = getattr(g, "gi_frame", None)
+        if f is None:
+            break
+        out.append(f.f_lasti)
+        g = g.gi_yieldfrom
+    return tuple(out)
+
+
+def quick_key(ex) -> int:
+    return hash((tuple(_positions(t.gen) if not t.done else None for t in ex.threads),
+                 tuple(o.snapshot() for o in ex.objects if not o.dead())))
+
+
+_EMPTY: frozenset = frozenset()
+
+
+def _first_accesses(tid: int, acc) -> dict:
+    """Summary entries for a step that comes first in its thread's future."""
+    out = {}
+    for oid, w in acc:
+        out[(tid, oid, 0)] = _EMPTY
+        if w:
+            out[(tid, oid, 1)] = _EMPTY
+    return out
+
+
+def _after_step(summ: dict, tid: int, acc) -> dict:
+    """The summary seen from one step earlier, where thread ``tid`` takes a step touching
+    ``acc``: that step now comes before every later access of ``tid``, and is itself first."""
+    accset = frozenset(acc)
+    out = {}
+    for key, before in summ.items():
+        out[key] = before | accset if key[0] == tid else before
+    out.update(_first_accesses(tid, acc))
+    return out
+
+
+def _merge(into: dict, more: dict) -> None:
+    """Another explored continuation: every access it makes counts; an access is known to be
+    preceded only by what precedes it in every continuation."""
+    for key, before in more.items():
+        old = into.get(key)
+        into[key] = before if old is None else (old & before)
 
 
 class _CNode(_Node):
-    __slots__ = ("pic", "oids", "summ", "finals")
+    __slots__ = ("pic", "oids", "summ", "finals", "via")
 
-    def __init__(self, enabled, acc, sleep, pic, oids):
+    def __init__(self, enabled, acc, sleep, pic, oids, via):
         super().__init__(enabled, acc, sleep)
         self.pic = pic
         self.oids = oids            # oid -> canonical number in this state's picture
-        self.summ: set = set()      # (tid, oid, is_write) of every step below, and pending ones
-        self.finals: set = set()    # final-state fingerprints reachable below (for tests/stats)
+        self.via = via              # (tid, accesses) of the step that led here
+        # (tid, oid, 0) -> objects tid surely touches before it first touches oid below here;
+        # (tid, oid, 1) -> the same for its first write of oid.  Pending steps come first.
+        self.summ: dict = {}
         for t, a in enumerate(acc):
             if a:
-                for oid, w in a:
-                    self.summ.add((t, oid, w))
+                self.summ.update(_first_accesses(t, a))
+        self.finals: set = set()    # final-state fingerprints reachable below (for tests/stats)
 
 
 class CachedDPOR(DPOR):
-    name = "dpor+cache"
+    name = "stateful"
     exhaustive = True
 
     def start(self, program) -> None:
         super().start(program)
         self.cache: dict = {}       # picture -> (sleep set, summary, final states)
         self.cut = None             # the cache entry the current execution stopped at
+        self.quick: set = set()
+        self.interned: dict = {}
         self.cuts = 0
         self.pictures = 0
+        self.unhashable = 0         # states holding a value statehash cannot picture: never cached
 
     def next_execution(self) -> bool:
         self.cut = None
         return super().next_execution()
 
     def _new_node(self, ex, en, acc, sleep):
+        via = (ex.ev_tid[-1], ex.ev_acc[-1]) if ex.ev_tid else None
+        # A full picture costs as much as ten steps.  Take one only where a cheap key (code
+        # positions and raw values, which equal pictures also share) was met before: a state
+        # met once is less likely to come back than one met twice.
+        qk = quick_key(ex)
+        if qk not in self.quick:
+            self.quick.add(qk)
+            return _CNode(en, acc, sleep, None, None, via)
         try:
             pic, oids = state_picture(ex)
         except Unhashable:
             pic, oids = None, None
+            self.unhashable += 1
         self.pictures += 1
         if pic is not None:
             hit = self.cache.get(pic)
             if hit is not None and hit[0] <= sleep:
                 # the summary speaks of canonical numbers: back to this execution's oids
                 back = {c: oid for oid, c in oids.items()}
-                self.cut = (hit[0], {(t, back[c], w) for t, c, w in hit[1]}, hit[2])
+                summ = {(t, back[c], m): frozenset((back[y], w) for y, w in before)
+                        for (t, c, m), before in hit[1].items()}
+                self.cut = (summ, hit[2])
                 self.cuts += 1
+                ex.cut_at_known_state = True
                 return None
-        return _CNode(en, acc, sleep, pic, oids)
+        return _CNode(en, acc, sleep, pic, oids, via)
 
     def _popped(self, node) -> None:
         if node.pic is not None and node.pic not in self.cache:
-            # Objects made below this state cannot race with steps before it; the rest are
-            # named by their canonical number, which means the same object in any execution
-            # that reaches this picture.
+            # Objects made below this state cannot be touched by steps before it: drop them.
+            # The rest are named by their canonical number, which means the same object in
+            # any execution that reaches this picture.
             oids = node.oids
-            summ = frozenset((t, oids[oid], w) for t, oid, w in node.summ if oid in oids)
-            self.cache[node.pic] = (frozenset(node.sleep), summ, frozenset(node.finals))
+            intern = self.interned
+            summ = {}
+            for (t, oid, m), before in node.summ.items():
+                c = oids.get(oid)
+                if c is not None:
+                    b = frozenset((oids[y], w) for y, w in before if y in oids)
+                    summ[(t, c, m)] = intern.setdefault(b, b)
+            sleep, finals = frozenset(node.sleep), frozenset(node.finals)
+            self.cache[node.pic] = (intern.setdefault(sleep, sleep), summ, intern.setdefault(finals, finals))
         st = self.stack
-        if st:                       # the parent has seen everything its child has
+        if st and node.via is not None:     # the parent has seen everything its child has
             parent = st[-1]
-            parent.summ |= node.summ
+            _merge(parent.summ, _after_step(node.summ, *node.via))
             parent.finals |= node.finals
 
     def finished(self, ex) -> None:
@@ -94,67 +182,75 @@ class CachedDPOR(DPOR):
         n = len(tids)
         # What lies below the last state of this execution.
         if self.cut is not None:
-            leaf_summ, leaf_finals = set(self.cut[1]), set(self.cut[2])
-            self._summary_races(ex, self.cut[1])
+            leaf, leaf_finals = self.cut
+            self._summary_races(ex, leaf)
         else:
-            leaf_summ = set()
+            leaf = {}
             for t in ex.threads:
                 if not t.done:
-                    for oid, w in ex.pending_acc(t.tid):
-                        leaf_summ.add((t.tid, oid, w))
+                    leaf.update(_first_accesses(t.tid, ex.pending_acc(t.tid)))
             leaf_finals = set()
             if ex.finished and ex.outcome is None and not getattr(ex, "abandoned", False):
                 leaf_finals.add(ex.final_state())
-        # Fold the events into every node on the path (deepest first); stop once nothing new.
-        delta, fdelta = leaf_summ, leaf_finals
-        for k in range(min(n, len(st)) - 1, -1, -1):
-            node = st[k]
-            t = tids[k]
-            delta = delta | {(t, oid, w) for oid, w in accs[k]}
-            delta -= node.summ
-            fdelta = fdelta - node.finals
-            if not delta and not fdelta:
-                break
-            node.summ |= delta
-            node.finals |= fdelta
+        if n and len(st) == n:
+            last = st[n - 1]
+            _merge(last.summ, _after_step(leaf, tids[n - 1], accs[n - 1]))
+            last.finals |= leaf_finals
 
     def _summary_races(self, ex, summ) -> None:
-        """Backtrack points for the races between the prefix and the summarized future."""
+        """Backtrack points for the races between the prefix and the summarized future.
+
+        A prefix step e of thread q races with thread p's first access of an object it
+        conflicts with, unless e happens before p's position, or p surely touches, before that
+        access, an object that e or a step after e (in happens-before) conflicts with: then e
+        happens before the access in every continuation.  A race adds, at the state before e,
+        p if it was enabled there, else every enabled thread (Flanagan-Godefroid)."""
         tids, accs = ex.ev_tid, ex.ev_acc
         n = len(tids)
         st = self.stack
-        nthreads = len(ex.threads)
-        # vector clocks of the prefix (happens-before), as in DPOR.finished
         clocks, lidx = self._clocks
-        last_of = [-1] * nthreads
+        last_of: dict[int, int] = {}
+        touched: dict[int, list] = {}          # oid -> [(event index, is_write)]
         for j in range(n):
             last_of[tids[j]] = j
-        by_thread: dict[int, dict[int, bool]] = {}
-        for t, oid, w in summ:
-            d = by_thread.setdefault(t, {})
-            d[oid] = d.get(oid, False) or w
-        for p, objs in by_thread.items():
-            lp = last_of[p]
-            todo = dict(objs)
-            for i in range(n - 1, -1, -1):
-                if not todo:
-                    break
+            for oid, w in accs[j]:
+                touched.setdefault(oid, []).append((j, w))
+
+        def after(i, q, oid, w):
+            """Does a step at or after e=i (in happens-before) conflict with (oid, w)?"""
+            li = lidx[i]
+            for j, wj in touched.get(oid, ()):
+                if j >= i and (wj or w) and (j == i or clocks[j][q] > li):
+                    return True
+            return False
+
+        for (p, oid, m), before in summ.items():
+            lp = last_of.get(p, -1)
+            for i, wi in touched.get(oid, ()):
                 q = tids[i]
-                if q == p:
-                    continue
-                hit = [oid for oid, w in accs[i] if oid in todo and (w or todo[oid])]
-                if not hit:
-                    continue
-                for oid in hit:
-                    del todo[oid]
+                if q == p or not (wi if m == 0 else True):
+                    continue          # m == 0: p's first access, conflicts with a write;
+                                      # m == 1: p's first write, conflicts with anything
                 if lp >= 0 and clocks[lp][q] > lidx[i]:
-                    continue          # happens before p's position: no race
+                    continue          # happens before p's position
+                if any(after(i, q, y, w) for y, w in before):
+                    continue          # ordered before the access through p's earlier steps
                 if i >= len(st):
                     continue
+                # The race's reversal would start with some initial of the unexplored
+                # continuation, which is not known here: every enabled thread that is not
+                # asleep may be it (one asleep is covered where it was explored).
                 ni = st[i]
-                if p in ni.sleep:
-                    continue
-                if p in ni.enabled:
-                    ni.backtrack.add(p)
-                else:
-                    ni.backtrack |= (ni.enabled - ni.sleep)
+                ni.backtrack |= (ni.enabled - ni.sleep)
+
+    def reached_final_states(self) -> set:
+        """Final states below every state explored (those behind a cut included)."""
+        out = set()
+        for entry in self.cache.values():
+            out |= entry[2]
+        for node in self.stack:
+            out |= node.finals
+        return out
+
+    def describe(self) -> str:
+        return "stateful (DPOR with state caching)"
