@@ -60,7 +60,8 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
 
 def test_compare_subset_with_html(tmp_path):
     h = tmp_path / "m.html"
-    r = run("compare", "--designs", "bypass,prepare-sleep", "--scenarios", "slot-reuse", "--html", str(h))
+    r = run("compare", "--designs", "bypass,prepare-sleep", "--scenarios", "slot-reuse", "--html", str(h),
+            "--time-limit", "3", "--jobs", "2")
     assert r.exit_code == 0, r.output          # both verdicts are as the scenario expects
     assert "data-loss" in r.output and "bypass on slot-reuse: data-loss" in r.output
     text = h.read_text()

@@ -7,6 +7,7 @@ stdout; progress goes to stderr, and only when stderr is a terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -22,7 +23,7 @@ from .report.files import write_atomic
 from .report.html import matrix_html
 from .report.trace import format_columns
 from .scenarios import ScenarioError, builtin_names, get_scenario
-from .verify import Verdict, check
+from .verify import Verdict, check, check_many
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -251,35 +252,37 @@ def replay_cmd(file, design, scenario, full, as_json):
 @main.command("compare")
 @click.option("--designs", "design_list", help="Comma-separated designs (default: all built-in).")
 @click.option("--scenarios", "scenario_list", help="Comma-separated scenarios or .toml files (default: all built-in).")
-@click.option("--max-executions", type=click.IntRange(1), default=1000, show_default=True,
-              help="DPOR budget per cell.")
+@click.option("--max-executions", type=click.IntRange(1), default=200000, show_default=True,
+              help="Budget of the stateful search per cell.")
 @click.option("--preemptions", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Bound of the bounded search that runs first in each cell.")
-@click.option("--time-limit", type=click.FloatRange(0.1), default=3.0, show_default=True,
+@click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Seconds per cell.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Cells checked at once, one process each (default: one per CPU).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the matrix as HTML.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_limit, html_file, as_json):
+def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_limit, jobs, html_file, as_json):
     """The designs × scenarios matrix, with each distinct counterexample below it."""
     dnames = design_list.split(",") if design_list else list(DESIGNS)
     snames = scenario_list.split(",") if scenario_list else builtin_names()
     ds = [_load(n)[0] for n in dnames]
     ss = [_load(None, n)[1] for n in snames]
+    jobs = jobs or os.cpu_count() or 1
+    pairs = [(d, s) for d in ds for s in ss]
     cells: dict = {}
     t0 = time.perf_counter()
-    total = len(ds) * len(ss)
+    total = len(pairs)
     interrupted = False
     try:
         with _CellProgress("compare", total, not as_json) as bar:
-            for d in ds:
-                for s in ss:
-                    bar.at(f"{d.name} × {s.name}")
-                    v = check(d, s, max_executions=max_executions, time_limit=time_limit,
-                              preemptions=preemptions, bounded_budget=4000)
-                    cells[(d.name, s.name)] = (v, s.expect.get(d.name))
-                    bar.advance()
-                    if v.interrupted:
-                        raise KeyboardInterrupt
+            def done(i, v):
+                d, s = pairs[i]
+                cells[(d.name, s.name)] = (v, s.expect.get(d.name))
+                bar.at(f"{d.name} × {s.name}")
+                bar.advance()
+            check_many(pairs, jobs=jobs, on_done=done, max_executions=max_executions,
+                       time_limit=time_limit, preemptions=preemptions, bounded_budget=4000)
     except KeyboardInterrupt:
         interrupted = True
     elapsed = time.perf_counter() - t0
@@ -287,8 +290,9 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
     sn = [s.name for s in ss]
     traces = _distinct_traces(ds, ss, cells)
     mismatches = [(d, s, e, v.status) for (d, s), (v, e) in cells.items() if e is not None and e != v.status]
-    notes = [f"{len(cells)} of {total} cells in {elapsed:.1f}s; each cell: bounded search up to {preemptions} "
-             f"preemption(s), then DPOR up to {max_executions} executions or {time_limit:g}s."]
+    notes = [f"{len(cells)} of {total} cells in {elapsed:.1f}s ({jobs} at a time); each cell: bounded search "
+             f"up to {preemptions} preemption(s), then stateful DPOR up to {max_executions} executions or "
+             f"{time_limit:g}s."]
     if interrupted:
         notes.append("INTERRUPTED: the matrix holds only the cells finished before Ctrl-C.")
     for d, s, e, got in mismatches:

@@ -92,3 +92,55 @@ def check(design_cls, scenario, *, strategy: str = "auto", max_executions: int |
             break
     v.seconds = time.perf_counter() - t0
     return v
+
+
+# --- many cells at once ------------------------------------------------------------------------
+_CELLS: list = []          # (design class, scenario) per cell, set before the workers fork
+
+
+def _check_cell(i: int, kw: dict) -> tuple[int, Verdict]:
+    d, s = _CELLS[i]
+    try:
+        return i, check(d, s, **kw)
+    except KeyboardInterrupt:           # Ctrl-C reaches the workers too: report nothing here
+        return i, None
+
+
+def check_many(cells, *, jobs: int = 1, on_done=None, **kw) -> dict:
+    """check() every (design class, scenario) of ``cells``, ``jobs`` at a time in worker
+    processes (each cell is independent; a process per core is the only way past the GIL).
+    ``on_done(index, verdict)`` is called as each one finishes.  Ctrl-C stops the pool and
+    returns the verdicts finished so far, the interrupted ones marked so."""
+    out: dict = {}
+    if jobs <= 1 or len(cells) <= 1:
+        for i, (d, s) in enumerate(cells):
+            v = check(d, s, **kw)
+            out[i] = v
+            if on_done:
+                on_done(i, v)
+            if v.interrupted:
+                break
+        return out
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    _CELLS[:] = list(cells)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"))
+    try:
+        futures = [pool.submit(_check_cell, i, kw) for i in range(len(cells))]
+        for f in as_completed(futures):
+            i, v = f.result()
+            if v is None:
+                raise KeyboardInterrupt
+            out[i] = v
+            if on_done:
+                on_done(i, v)
+            if v.interrupted:
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return out
