@@ -18,8 +18,12 @@ Decisions this model makes where the mail is silent:
   skips it too and try_to_unuse retries until the swap-in has freed the slot.
 - A read error (not modeled: reads always succeed) would restore the original swap PTE at (5)
   instead of mapping, so the data stays on the device.
-- The marker names the folio (its pfn), so it cannot suffer the ABA of a swap PTE: the folio
-  cannot be freed and its pfn reused while the marker exists.
+- The marker names the folio (its pfn), so step (5) cannot suffer the ABA of a swap PTE: the
+  folio cannot be freed and its pfn reused while the marker exists.  Step (2) can: it compares
+  the swap PTE with the one the fault read before the swap-cache lookup, exactly like the
+  bypass's pte_same.  The model finds the slot-reuse race through it (two preemptions): the
+  slot was freed, reused for the same page, and its new content is still in the swap cache
+  under writeback, so the read at (3) returns a discarded slot.  See docs/findings.md.
 """
 from ..engine import Step
 from ..kernel.memory import BACKOFF

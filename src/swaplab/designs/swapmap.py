@@ -48,14 +48,10 @@ class SwapmapInflight(Bypass):
         vmf.need_clear_cache = True
         return (yield from super().swapin_direct(vmf))
 
-    def _swap_duplicate(self, entry, usage):
-        v = self.si.swap_map[entry].peek()
-        if v in (SWAP_MAP_INFLIGHT, SWAP_MAP_INFLIGHT_ZAPPED):
-            yield from self.si.lock.locked_step(((self.si.swap_map[entry], False),),
-                                                f"__swap_duplicate(offset {entry}): in flight", cost="swap_map")
-            if self.si.swap_map[entry].value in (SWAP_MAP_INFLIGHT, SWAP_MAP_INFLIGHT_ZAPPED):
-                return EEXIST
-        return (yield from super()._swap_duplicate(entry, usage))
+    def _swap_duplicate_locked(self, cell, usage):
+        if cell.value in (SWAP_MAP_INFLIGHT, SWAP_MAP_INFLIGHT_ZAPPED):
+            return EEXIST                                 # a bypassed swap-in owns the slot
+        return super()._swap_duplicate_locked(cell, usage)
 
     def _swap_entry_free_locked(self, cell, usage):
         v = cell.value

@@ -27,6 +27,11 @@ class Swapfile:
         yield from si.lock.locked_step(((cell, True),), f"__swap_duplicate(offset {entry}, "
                                        f"{'SWAP_HAS_CACHE' if usage == SWAP_HAS_CACHE else usage})",
                                        cost="swap_map")
+        return self._swap_duplicate_locked(cell, usage)
+
+    def _swap_duplicate_locked(self, cell, usage: int) -> int:
+        """The body of __swap_duplicate under the cluster lock (a design's special swap_map
+        values are checked here, beside SWAP_MAP_BAD)."""
         count = cell.value
         err = 0
         if swap_count(count) == SWAP_MAP_BAD:
