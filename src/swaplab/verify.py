@@ -100,17 +100,21 @@ _CELLS: list = []          # (design class, scenario) per cell, set before the w
 
 def _check_cell(i: int, kw: dict) -> tuple[int, Verdict]:
     d, s = _CELLS[i]
-    try:
-        return i, check(d, s, **kw)
-    except KeyboardInterrupt:           # Ctrl-C reaches the workers too: report nothing here
-        return i, None
+    return i, check(d, s, **kw)
+
+
+def _quiet_worker() -> None:
+    # Ctrl-C goes to the whole process group; the parent decides what stops (it terminates the
+    # workers), so a worker neither dies with a traceback nor returns a half-searched cell.
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_many(cells, *, jobs: int = 1, on_done=None, **kw) -> dict:
     """check() every (design class, scenario) of ``cells``, ``jobs`` at a time in worker
     processes (each cell is independent; a process per core is the only way past the GIL).
-    ``on_done(index, verdict)`` is called as each one finishes.  Ctrl-C stops the pool and
-    returns the verdicts finished so far, the interrupted ones marked so."""
+    ``on_done(index, verdict)`` is called as each one finishes.  Ctrl-C stops the workers and
+    raises KeyboardInterrupt; the verdicts finished so far have been passed to ``on_done``."""
     out: dict = {}
     if jobs <= 1 or len(cells) <= 1:
         for i, (d, s) in enumerate(cells):
@@ -124,23 +128,22 @@ def check_many(cells, *, jobs: int = 1, on_done=None, **kw) -> dict:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
     _CELLS[:] = list(cells)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"),
+                               initializer=_quiet_worker)
+    futures = []
     try:
         futures = [pool.submit(_check_cell, i, kw) for i in range(len(cells))]
         for f in as_completed(futures):
             i, v = f.result()
-            if v is None:
-                raise KeyboardInterrupt
             out[i] = v
             if on_done:
                 on_done(i, v)
-            if v.interrupted:
-                raise KeyboardInterrupt
     except KeyboardInterrupt:
         for f in futures:
             f.cancel()
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()            # cells still running are dropped, not half-reported
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
     return out
