@@ -74,11 +74,23 @@ def _first_accesses(tid: int, acc) -> dict:
 
 def _after_step(summ: dict, tid: int, acc) -> dict:
     """The summary seen from one step earlier, where thread ``tid`` takes a step touching
-    ``acc``: that step now comes before every later access of ``tid``, and is itself first."""
+    ``acc``.  That step happens before a later access f when it is ``tid``'s own (program
+    order), or when it conflicts with f or with an access already known to happen before f
+    (the accesses in f's set are of steps that happen before f).  Then its accesses join f's
+    set.  It is itself a first access of ``tid``."""
     accset = frozenset(acc)
+    writes = {oid for oid, w in acc if w}
+    touched = {oid for oid, _ in acc}
     out = {}
     for key, before in summ.items():
-        out[key] = before | accset if key[0] == tid else before
+        p, x, m = key
+        hb = p == tid or (x in writes if m == 0 else x in touched)
+        if not hb:
+            for oid, w in before:
+                if oid in writes or (w and oid in touched):
+                    hb = True
+                    break
+        out[key] = before | accset if hb else before
     out.update(_first_accesses(tid, acc))
     return out
 
@@ -99,8 +111,9 @@ class _CNode(_Node):
         self.pic = pic
         self.oids = oids            # oid -> canonical number in this state's picture
         self.via = via              # (tid, accesses) of the step that led here
-        # (tid, oid, 0) -> objects tid surely touches before it first touches oid below here;
-        # (tid, oid, 1) -> the same for its first write of oid.  Pending steps come first.
+        # (tid, oid, 0) -> accesses (oid, is_write) of steps that surely happen before tid's
+        # first access of oid below here; (tid, oid, 1) -> the same for its first write of oid.
+        # Pending steps come first.
         self.summ: dict = {}
         for t, a in enumerate(acc):
             if a:
