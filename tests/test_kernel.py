@@ -131,9 +131,9 @@ def test_builtin_scenarios_have_no_violation_under_the_swap_cache_design(name):
 
 
 # Complete explorations under the swap-cache design.  These five finish in seconds with the
-# stateful search here (measured 2026-11-25: 571, 16, 3038, 2946, 5107 executions); slot-reuse
-# (68 s), dontneed-refault (20 s), three-faults and two-pages-swap-slots (not finished in 300 s)
-# are left to `swaplab check` (docs/findings.md, "Coverage").
+# stateful search here (measured 2026-11-25: 571, 16, 3036, 2941, 2350 executions); the others
+# take longer (dontneed-refault 21 s, slot-reuse 71 s, two-pages-swap-slots 169 s) or do not
+# finish (three-faults), and are left to `swaplab check` (docs/findings.md, "Coverage").
 @pytest.mark.parametrize("name", ["two-faults", "fork-vs-fault", "willneed-then-faults",
                                   "shared-after-fork", "swapoff-vs-fault"])
 def test_swap_cache_design_is_correct_on_every_interleaving(name):
