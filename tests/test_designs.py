@@ -17,6 +17,8 @@ search run to completion), which is the bound at which the bypass race appears.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from swaplab.designs import DESIGNS, get_design, DesignError
@@ -65,6 +67,14 @@ def test_pte_marker_loses_data_after_slot_reuse_with_two_preemptions():
     v = _bounded("pte-marker", "slot-reuse", 2)
     assert v.status == "data-loss" and v.violation.preemptions == 2
     assert "discarded zram slot" in v.violation.message
+
+
+def test_checking_the_slot_at_marker_install_closes_the_window():
+    # examples/pte_marker_pinned.py installs the marker only if the slot still has count 1
+    # and no SWAP_HAS_CACHE: the two-preemption counterexample above is gone
+    cls = get_design(str(Path(__file__).parent.parent / "examples" / "pte_marker_pinned.py") + ":PteMarkerPinned")
+    v = check(cls, get_scenario("slot-reuse"), strategy="bounded", preemptions=2, max_executions=20000)
+    assert v.ok and v.complete == "bound 2"
 
 
 def test_design_from_a_user_file(tmp_path):

@@ -49,8 +49,8 @@ class PteMarker(Bypass):
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
         marker = swapin_marker(folio, vmf.entry)
-        yield Step(((cell, True),), f"install {marker}", cost="set_pte")
-        if not pte_same(cell.value, vmf.orig_pte):
+        yield Step(((cell, True),) + self.marker_install_reads(vmf), f"install {marker}", cost="set_pte")
+        if not self.may_install_marker(vmf, cell.value):
             installed = False
         else:
             cell.value = marker
@@ -67,6 +67,14 @@ class PteMarker(Bypass):
         yield from self.swap_read_folio(folio, vmf.entry)
         yield from folio.swap.write(None, "folio->private = NULL", cost="write")
         return folio
+
+    def may_install_marker(self, vmf, cur) -> bool:
+        """(2)'s test, under the PTE lock: "If the PTE is still the same"."""
+        return pte_same(cur, vmf.orig_pte)
+
+    def marker_install_reads(self, vmf) -> tuple:
+        """What else may_install_marker reads (declared on the install step).  Nothing here."""
+        return ()
 
     def swapin_lock_folio(self, folio, vmf):
         """(4) relock the folio: without dropping mmap_lock while the marker is installed."""
