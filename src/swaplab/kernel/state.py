@@ -92,11 +92,6 @@ class Folio:
     def flag_cells(self):
         return (self.swapcache, self.uptodate, self.dirty, self.writeback, self.anon_exclusive, self.lru)
 
-    def flags_now(self) -> int:
-        """folio->flags as one word, for traces and final checks (no step)."""
-        bits = (PG_swapcache, PG_uptodate, PG_dirty, PG_writeback, PG_anon_exclusive, PG_lru)
-        return sum(b for b, c in zip(bits, self.flag_cells()) if c.peek())
-
     def fields(self):
         return (self.lock, self.ref, self.mapcount, *self.flag_cells(), self.swap, self.data)
 

@@ -43,14 +43,6 @@ PG_writeback = 1 << 3
 PG_anon_exclusive = 1 << 4   # PageAnonExclusive, kept per folio (one page per folio here)
 PG_lru = 1 << 5
 
-_FLAG_NAMES = [(PG_swapcache, "swapcache"), (PG_uptodate, "uptodate"), (PG_dirty, "dirty"),
-               (PG_writeback, "writeback"), (PG_anon_exclusive, "anon_exclusive"), (PG_lru, "lru")]
-
-
-def fmt_flags(f: int) -> str:
-    return "|".join(n for b, n in _FLAG_NAMES if f & b) or "0"
-
-
 # --- fault return codes (vm_fault_t) ----------------------------------------------------
 VM_FAULT_OOM = 0x1
 VM_FAULT_SIGBUS = 0x2
