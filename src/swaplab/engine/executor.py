@@ -80,6 +80,11 @@ class ThreadState:
         self.loops: dict[str, list] = {}
         self.retries = 0
 
+    def running_loops(self):
+        """(label, record) of the retry loops whose function has not returned: the others'
+        records can never be used again."""
+        return [(label, rec) for label, rec in self.loops.items() if _loop_running(rec)]
+
 
 class Execution:
     """One run of a program.  The driver calls :meth:`enabled` and :meth:`execute` in turn."""
@@ -289,7 +294,7 @@ class Execution:
         it); an object touched before whose state is not the one our last touch left was
         changed under us by another thread."""
         for label, rec in list(t.loops.items()):
-            if rec[3].gi_frame is None:
+            if not _loop_running(rec):
                 del t.loops[label]    # the function that ran this loop has returned
                 continue
             nobj, fp = rec[0], rec[1]
@@ -376,6 +381,10 @@ def _is_private(step, tid: int) -> bool:
         if o.private != tid:
             return False
     return True
+
+
+def _loop_running(rec) -> bool:
+    return rec[3].gi_frame is not None
 
 
 def _loop_owner(gen):

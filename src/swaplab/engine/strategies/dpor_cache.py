@@ -26,16 +26,20 @@ from ..statehash import Unhashable, picture
 from .dpor import DPOR, _Node
 
 
-def state_picture(ex):
+def live_objects(ex) -> list:
+    return [o for o in ex.objects if not o.dead()]
+
+
+def state_picture(ex, live=None):
     """(hash of the state's picture, canonical number of each live shared object by oid)."""
-    objects = ex.objects
-    live = [o for o in objects if not o.dead()]
+    if live is None:
+        live = live_objects(ex)
     # A retry record compares objects' ids with the object count when the retry ran: picture
     # that count as the number of live objects made before it.
     roots = (tuple((t.done, t.gen, t.pending,
                     tuple((label, rec[2], tuple(tuple(e) for e in rec[1].values()),
                            sum(1 for o in live if o.oid < rec[0]))
-                          for label, rec in t.loops.items() if rec[3].gi_frame is not None))
+                          for label, rec in t.running_loops()))
                    for t in ex.threads),
              tuple(ex.spin_held), tuple(ex.final_checks))
     pic, oids = picture(roots, live)
@@ -54,9 +58,9 @@ def _positions(gen) -> tuple:
     return tuple(out)
 
 
-def quick_key(ex) -> int:
+def quick_key(ex, live) -> int:
     return hash((tuple(_positions(t.gen) if not t.done else None for t in ex.threads),
-                 tuple(o.snapshot() for o in ex.objects if not o.dead())))
+                 tuple(o.snapshot() for o in live)))
 
 
 _EMPTY: frozenset = frozenset()
@@ -144,12 +148,13 @@ class CachedDPOR(DPOR):
         # A full picture costs as much as ten steps.  Take one only where a cheap key (code
         # positions and raw values, which equal pictures also share) was met before: a state
         # met once is less likely to come back than one met twice.
-        qk = quick_key(ex)
+        live = live_objects(ex)
+        qk = quick_key(ex, live)
         if qk not in self.quick:
             self.quick.add(qk)
             return _CNode(en, acc, sleep, None, None, via)
         try:
-            pic, oids = state_picture(ex)
+            pic, oids = state_picture(ex, live)
         except Unhashable:
             pic, oids = None, None
             self.unhashable += 1
