@@ -51,7 +51,7 @@ _PLANS: dict[type, tuple] = {}
 
 
 def _plan(cls) -> tuple:
-    """(slot names to picture, names to skip in __dict__, has __dict__) for a class."""
+    """(slot names to picture, names to skip in __dict__, has __dict__, is a shared object)."""
     p = _PLANS.get(cls)
     if p is None:
         skip = frozenset(_skips(cls))

@@ -9,13 +9,16 @@ execution there.
 What makes that sound for DPOR is the race analysis: the explored continuations are not run
 again, so their steps cannot show their races with the new prefix.  Every explored state
 therefore keeps a *summary*: for each thread, every access its steps made in any continuation
-explored from that state (and every pending step met there, enabled or not).  When an execution
-is cut at a known state, each thread's summarized accesses stand in for its future steps: for
-each object, the last step of another thread in the prefix that conflicts with them and does not
-happen-before the thread's position gets a backtrack point, as Flanagan and Godefroid's rule does
-for a pending step (the thread itself if it was enabled there, else every enabled thread).  This
-is the conservative variant of stateful DPOR (Yang, Chen, Gopalakrishnan and Kirby, "Efficient
-stateful dynamic partial order reduction", SPIN 2008): it can add executions, not lose them.
+explored from that state (and every pending step met there, enabled or not), each with the
+accesses of the steps that surely happen before it.  When an execution is cut at a known state,
+the summarized accesses stand in for the hidden steps: every step of the prefix that conflicts
+with one of them and happens before it neither directly nor through those earlier accesses is
+a race, and the state before it gets every enabled thread that is not asleep as backtrack
+points (the race's reversal would start with a step of the hidden continuation, unknown here;
+adding only the racing thread, as Flanagan and Godefroid do, is unsound together with sleep
+sets, as fuzzing showed).  This is a conservative variant of stateful DPOR (Yang, Chen,
+Gopalakrishnan and Kirby, "Efficient stateful dynamic partial order reduction", SPIN 2008): it
+can add executions, not lose them.
 
 A state is reused only once its node has been popped (its exploration finished), and only if
 it was explored with a sleep set no larger than the one it is met with now.
@@ -219,10 +222,9 @@ class CachedDPOR(DPOR):
         """Backtrack points for the races between the prefix and the summarized future.
 
         A prefix step e of thread q races with thread p's first access of an object it
-        conflicts with, unless e happens before p's position, or p surely touches, before that
-        access, an object that e or a step after e (in happens-before) conflicts with: then e
-        happens before the access in every continuation.  A race adds, at the state before e,
-        p if it was enabled there, else every enabled thread (Flanagan-Godefroid)."""
+        conflicts with, unless e happens before p's position, or e (or a step after e in
+        happens-before) conflicts with an access known to happen before that access in every
+        continuation.  A race adds, at the state before e, every enabled thread not asleep."""
         tids, accs = ex.ev_tid, ex.ev_acc
         n = len(tids)
         st = self.stack
@@ -252,7 +254,7 @@ class CachedDPOR(DPOR):
                 if lp >= 0 and clocks[lp][q] > lidx[i]:
                     continue          # happens before p's position
                 if any(after(i, q, y, w) for y, w in before):
-                    continue          # ordered before the access through p's earlier steps
+                    continue          # ordered before the access through steps before it
                 if i >= len(st):
                     continue
                 # The race's reversal would start with some initial of the unexplored
