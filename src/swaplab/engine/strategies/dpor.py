@@ -9,9 +9,13 @@ an initial of ``notdep(e).e'`` to the backtrack set of the state before ``e`` un
 Blocking steps (a lock held by another thread, a parked retry) need one more rule, because a
 blocked step never executes and so never shows up in a race: for each state where a thread is
 blocked, the last step of another thread that its pending step depends on, and that does not
-happen-before it, gets a backtrack point (Flanagan & Godefroid, POPL 2005): the blocked thread
-if it was enabled there, otherwise every enabled thread.  This keeps the search sound for locks
-and wait conditions; it can cost extra executions, never missing ones.
+happen-before it, is in a race with that pending step (Flanagan & Godefroid, POPL 2005).  Its
+reversal is handled like any other race, with one care: the thread added must be an *initial*
+of the reversed sequence.  Adding the blocked thread itself, as Flanagan and Godefroid do, is
+unsound together with sleep sets when other threads ran in between (fuzzing found a program
+whose final state plain DPOR missed that way: tests/test_engine_properties.py).  An initial
+that is itself blocked where it would go first makes every enabled thread a backtrack point
+there; this can cost extra executions, never missing ones.
 """
 from __future__ import annotations
 
@@ -176,55 +180,92 @@ class DPOR(Strategy):
                 else:
                     reads_since.setdefault(oid, []).append(j)
 
-        self._clocks = (clocks, lidx)
+        self._clocks = (clocks, lidx, tev)
         for i, j in races:
             if i < len(st):
                 self._reverse(i, j, tids, clocks, lidx, tev, nthreads)
-        self._blocked_races(ex, tids, accs, clocks, lidx)
+        self._blocked_races(ex, tids, accs, clocks, lidx, tev, nthreads)
 
-    def _reverse(self, i, j, tids, clocks, lidx, tev, nthreads) -> None:
-        node = self.stack[i]
+    def _notdep(self, i, end, tids, clocks, lidx, tev, nthreads):
+        """The events of ``(i, end)`` that do not happen after event ``i`` (notdep(e) of the
+        prefix up to ``end``), and the threads whose first event among them has no predecessor
+        among them (its initials)."""
         pi = tids[i]
         li = lidx[i]
         initials = set()
         seen = set()
         v = []
-        for k in range(i + 1, j + 1):
-            q = tids[k]
+        for k in range(i + 1, end):
             ck = clocks[k]
-            if k != j and ck[pi] > li:
-                continue              # happens after e: not in notdep(e)
+            if ck[pi] > li:
+                continue              # happens after e
             v.append(k)
+            q = tids[k]
             if q in seen:
                 continue
             seen.add(q)
-            # q's first event in v is an initial unless an event of v happens before it
-            ok = True
+            # q's first event in v is an initial unless an event of v happens before it (an
+            # event after e that happens before k is in v: were it after e in happens-before,
+            # so would k be)
             for r in range(nthreads):
                 c = ck[r]
-                if r != q and c > 0 and tev[r][c - 1] > i and not (r == pi and c - 1 == li):
-                    ok = False
+                if r != q and c > 0 and tev[r][c - 1] > i:
                     break
-            if ok:
+            else:
                 initials.add(q)
-            if k == j:
-                break
-        if not initials or initials & node.backtrack:
+        return v, initials
+
+    def _add_initial(self, node, initials, v, tids, prefer) -> None:
+        """Source-DPOR's rule for one race: unless an initial of the reversed sequence is already
+        a backtrack point, add one (``prefer`` if it is one), with the sequence as the wakeup
+        guide.  An initial that cannot run here (blocked) makes every enabled thread one."""
+        if initials & node.backtrack:
             return
         cand = initials - node.sleep
         if not cand:
-            return
-        pj = tids[j]
-        q = pj if pj in cand else min(cand)
+            return                    # an initial asleep here: explored where it was put to sleep
+        q = prefer if prefer in cand else min(cand)
         if q in node.enabled:
             node.backtrack.add(q)
             # q's first step in v has no predecessor in v, so it can go first
-            first = next(k for k in v if tids[k] == q)
+            first = next((k for k in v if tids[k] == q), None)
             node.wakeup[q] = [q] + [tids[k] for k in v if k != first]
         else:
             node.backtrack |= (node.enabled - node.sleep)
 
-    def _blocked_races(self, ex, tids, accs, clocks, lidx) -> None:
+    def _reverse(self, i, j, tids, clocks, lidx, tev, nthreads) -> None:
+        """The race e=i ⋖ e'=j, both executed: add an initial of notdep(e).e'."""
+        v, initials = self._notdep(i, j, tids, clocks, lidx, tev, nthreads)
+        pj = tids[j]
+        if pj not in {tids[k] for k in v}:
+            # e' is its thread's first event in v: an initial unless an event of v (not e,
+            # which it races with) happens before it
+            cj = clocks[j]
+            pi, li = tids[i], lidx[i]
+            if all(r == pj or c == 0 or tev[r][c - 1] <= i or (r == pi and c - 1 == li)
+                   for r, c in enumerate(cj)):
+                initials.add(pj)
+        v.append(j)
+        self._add_initial(self.stack[i], initials, v, tids, pj)
+
+    def _race_ahead(self, i, end, p, tids, clocks, lidx, tev, nthreads) -> None:
+        """A race between executed event e=i and a step of thread p that comes after the prefix
+        ``[0, end)`` (its pending step, or one of a continuation not run again).  The reversed
+        sequence is w.u.a, where w = notdep(e) of the prefix and u.a lies beyond it.  Every
+        initial of w is one of the reversed sequence, so when w is not empty the rule is
+        applied with w's initials, exactly.  When it is empty the initials lie beyond the
+        prefix: p itself if the step is p's pending one (``ahead`` is None), otherwise unknown,
+        and every enabled thread not asleep is added."""
+        node = self.stack[i]
+        v, initials = self._notdep(i, end, tids, clocks, lidx, tev, nthreads)
+        if v:
+            self._add_initial(node, initials, v, tids, p)
+        elif p >= 0:
+            self._add_initial(node, {p}, [], tids, p)
+        else:
+            node.backtrack |= (node.enabled - node.sleep)
+
+    def _blocked_races(self, ex, tids, accs, clocks, lidx, tev, nthreads) -> None:
         st = self.stack
         n = len(tids)
         states = len(st)
@@ -257,12 +298,7 @@ class DPOR(Strategy):
                         continue
                     if lp >= 0 and clocks[lp][q] > lidx[i]:
                         break         # happens before p's position: no race
-                    ni = st[i]
-                    if p in ni.sleep:
-                        break
-                    if p in ni.enabled:
-                        ni.backtrack.add(p)
-                    else:
-                        ni.backtrack |= (ni.enabled - ni.sleep)
+                    if i < states:
+                        self._race_ahead(i, k, p, tids, clocks, lidx, tev, nthreads)
                     break
             prev_disabled = disabled

@@ -13,12 +13,13 @@ explored from that state (and every pending step met there, enabled or not), eac
 accesses of the steps that surely happen before it.  When an execution is cut at a known state,
 the summarized accesses stand in for the hidden steps: every step of the prefix that conflicts
 with one of them and happens before it neither directly nor through those earlier accesses is
-a race, and the state before it gets every enabled thread that is not asleep as backtrack
-points (the race's reversal would start with a step of the hidden continuation, unknown here;
-adding only the racing thread, as Flanagan and Godefroid do, is unsound together with sleep
-sets, as fuzzing showed).  This is a conservative variant of stateful DPOR (Yang, Chen,
-Gopalakrishnan and Kirby, "Efficient stateful dynamic partial order reduction", SPIN 2008): it
-can add executions, not lose them.
+a race.  Its reversal is w.u.a: w is the part of the prefix after the racing step that does
+not happen after it, u.a the hidden continuation.  Every initial of w is an initial of the
+reversal, so when w is not empty source-DPOR's rule applies exactly; when it is empty the
+initials lie in the hidden part, unknown here, and every enabled thread that is not asleep is
+added (one asleep is covered where it was explored).  This is a conservative variant of
+stateful DPOR (Yang, Chen, Gopalakrishnan and Kirby, "Efficient stateful dynamic partial order
+reduction", SPIN 2008): it can add executions, not lose them.
 
 A state is reused only once its node has been popped (its exploration finished), and only if
 it was explored with a sleep set no larger than the one it is met with now.
@@ -224,11 +225,14 @@ class CachedDPOR(DPOR):
         A prefix step e of thread q races with thread p's first access of an object it
         conflicts with, unless e happens before p's position, or e (or a step after e in
         happens-before) conflicts with an access known to happen before that access in every
-        continuation.  A race adds, at the state before e, every enabled thread not asleep."""
+        continuation.  A race adds an initial of its reversal at the state before e
+        (:meth:`DPOR._race_ahead`)."""
         tids, accs = ex.ev_tid, ex.ev_acc
         n = len(tids)
         st = self.stack
-        clocks, lidx = self._clocks
+        clocks, lidx, tev = self._clocks
+        nthreads = len(ex.threads)
+        done: set = set()
         last_of: dict[int, int] = {}
         touched: dict[int, list] = {}          # oid -> [(event index, is_write)]
         for j in range(n):
@@ -255,13 +259,10 @@ class CachedDPOR(DPOR):
                     continue          # happens before p's position
                 if any(after(i, q, y, w) for y, w in before):
                     continue          # ordered before the access through steps before it
-                if i >= len(st):
+                if i >= len(st) or i in done:
                     continue
-                # The race's reversal would start with some initial of the unexplored
-                # continuation, which is not known here: every enabled thread that is not
-                # asleep may be it (one asleep is covered where it was explored).
-                ni = st[i]
-                ni.backtrack |= (ni.enabled - ni.sleep)
+                done.add(i)
+                self._race_ahead(i, n, -1, tids, clocks, lidx, tev, nthreads)
 
     def reached_final_states(self) -> set:
         """Final states below every state explored (those behind a cut included)."""
