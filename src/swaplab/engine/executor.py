@@ -29,9 +29,14 @@ import traceback
 from .errors import ModelError, Violation
 from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome
 from .runtime import CTX
-from .step import CHOICE, RETRY, Step
+from .step import CHOICE, LOCK, RETRY, UNLOCK, Step
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# Lock events, as DPOR's race analysis needs to tell them apart (Execution.ev_kind).
+ACQUIRE = 1      # a blocking acquire: waits until the lock is free (spin_lock, folio_lock, ...)
+TRYLOCK = 2      # an acquire attempt that never waits
+UNLOCKING = 3    # a release
 
 
 class World:
@@ -104,6 +109,7 @@ class Execution:
         self.parking = parking      # park idle retries (the timed simulator lets them spin)
         self.ev_tid: list[int] = []
         self.ev_acc: list[tuple] = []
+        self.ev_kind: list[int] = []         # per step: ACQUIRE, UNLOCKING or 0 (for DPOR's lock races)
         self.choices: dict[int, int] = {}
         self.trace: list[dict] = []          # per step, only when tracing
         self.outcome: Outcome | None = None
@@ -208,6 +214,8 @@ class Execution:
         if self.record:
             self.ev_tid.append(tid)
             self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
+            self.ev_kind.append(ACQUIRE if step.kind == LOCK and step.guard is not None
+                                else UNLOCKING if step.kind == UNLOCK else TRYLOCK if step.kind == LOCK else 0)
         if step.kind == CHOICE:
             self.choices[seq] = choice
         if self.tracing:

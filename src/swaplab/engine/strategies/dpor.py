@@ -19,7 +19,20 @@ there; this can cost extra executions, never missing ones.
 """
 from __future__ import annotations
 
+from ..executor import ACQUIRE, TRYLOCK, UNLOCKING
 from .base import Strategy, independent
+
+
+def _acquired_at(i, j, tids, accs, kinds) -> int:
+    """For a release i and a blocking acquire j of the same lock, the step at which i's thread
+    had taken that lock (-1 if another thread took it: a folio lock may be released by a
+    context that did not take it)."""
+    q = tids[i]
+    locks = {oid for oid, w in accs[i] if w} & {oid for oid, _ in accs[j]}
+    for k in range(i - 1, -1, -1):
+        if kinds[k] in (ACQUIRE, TRYLOCK) and any(w and oid in locks for oid, w in accs[k]):
+            return k if tids[k] == q else -1
+    return -1
 
 
 class _Node:
@@ -181,7 +194,14 @@ class DPOR(Strategy):
                     reads_since.setdefault(oid, []).append(j)
 
         self._clocks = (clocks, lidx, tev)
+        kinds = ex.ev_kind
         for i, j in races:
+            if kinds[j] == ACQUIRE and kinds[i] == UNLOCKING:
+                i0 = _acquired_at(i, j, tids, accs, kinds)
+                if i0 >= 0:
+                    if i0 < len(st):
+                        self._reverse_acquire(i0, j, tids, clocks, lidx, tev, nthreads)
+                    continue
             if i < len(st):
                 self._reverse(i, j, tids, clocks, lidx, tev, nthreads)
         self._blocked_races(ex, tids, accs, clocks, lidx, tev, nthreads)
@@ -247,6 +267,23 @@ class DPOR(Strategy):
                 initials.add(pj)
         v.append(j)
         self._add_initial(self.stack[i], initials, v, tids, pj)
+
+    def _reverse_acquire(self, i0, j, tids, clocks, lidx, tev, nthreads) -> None:
+        """Thread p's blocking acquire e'=j took the lock right after thread q released it; q
+        had taken it at e=i0.  The release and e' cannot be swapped (e' waits while q holds
+        the lock), so the race to reverse is between the two acquires: p takes the lock before
+        q does.  In happens-before e' comes after q's critical section only through the lock,
+        so unless p's previous step already happens after e, the reversed sequence is
+        notdep(e) up to e', then e'."""
+        p, q = tids[j], tids[i0]
+        lj = lidx[j]
+        if lj > 0 and clocks[tev[p][lj - 1]][q] > lidx[i0]:
+            return                    # p reached the lock after e anyway
+        v, initials = self._notdep(i0, j, tids, clocks, lidx, tev, nthreads)
+        if not v:
+            initials = {p}
+        v.append(j)
+        self._add_initial(self.stack[i0], initials, v, tids, p)
 
     def _race_ahead(self, i, end, p, tids, clocks, lidx, tev, nthreads) -> None:
         """A race between executed event e=i and a step of thread p that comes after the prefix
