@@ -135,3 +135,24 @@ def test_a_value_of_unknown_kind_is_refused():
         __slots__ = ()
     with pytest.raises(Unhashable):
         picture((Opaque(),), [])
+
+
+def test_a_builtin_on_the_value_stack_is_pictured_by_name():
+    # any((yield from f())) leaves the builtin any on the value stack while f is suspended (the
+    # kernel model's shrink_folio_list does this); a bound builtin method keeps its object.
+    def setup(w):
+        x = Cell("x", 0)
+
+        def flags():
+            yield from x.read()
+            return (0, 1)
+
+        def t():
+            if any((yield from flags())):
+                yield from x.write(1)
+        w.thread("T", t())
+    p = Program(setup, "builtin")
+    assert _picture_after(p, []) is not None
+    a, b = [1], [2]
+    assert picture((a.append,), [])[0] != picture((b.append,), [])[0]
+    assert picture((any,), [])[0] == picture((any,), [])[0] != picture((all,), [])[0]

@@ -74,6 +74,7 @@ _ITERATORS = (type(iter([])), type(iter(range(0))), type(iter(())), type(enumera
 _GEN = types.GeneratorType
 _FUNC = types.FunctionType
 _METHOD = types.MethodType
+_BUILTIN = types.BuiltinFunctionType
 
 
 def picture(roots, live) -> tuple[tuple, dict[int, int]]:
@@ -134,6 +135,11 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
             return ("M", x.__func__.__qualname__, walk(x.__self__))
         if t is type:
             return ("C", x.__qualname__)
+        if t is _BUILTIN:                    # any, len (on a value stack: any((yield from f())))
+            owner = x.__self__
+            if owner is None or type(owner) is types.ModuleType:
+                return ("B", x.__qualname__)
+            return ("B", x.__qualname__, walk(owner))   # a bound method of a builtin type
         if t is types.CodeType:
             return ("code", x.co_qualname)
         if t is range:
