@@ -9,7 +9,7 @@ point belongs to (loops are told apart by the step's label, so nested loops keep
 records).  The executor records the attempt's *footprint*: every object the thread touched since
 that retry point last ran, with the state it had when first touched.  When the thread comes
 back to the same retry point, if every object of the footprint is again in that state and no
-object created meanwhile is still alive, the next attempt would see exactly what the last one
+object the attempt created is still alive, the next attempt would see exactly what the last one
 saw and do the same thing, so the thread is *parked* (its RETRY step is disabled) until some
 other thread changes an object of the footprint.  That holds only if the attempt saw each
 object in one state: if another thread changed an object between two of the attempt's touches,
@@ -134,6 +134,7 @@ class Execution:
     # --- registration -------------------------------------------------------------------
     def register(self, obj) -> int:
         obj.born = self.seq
+        obj.creator = CTX.tid
         if not self.record:
             # the timed simulator keeps no history: identities only, no growing object list
             self._nobj = getattr(self, "_nobj", 0) + 1
@@ -173,8 +174,9 @@ class Execution:
         for obj, snap, _ in rec[1].values():
             if obj.snapshot() != snap:
                 return False            # the next attempt would see something new
+        tid = t.tid
         for obj in self.objects[rec[0]:]:
-            if not obj.dead():
+            if obj.creator == tid and not obj.dead():
                 return False            # the last attempt left something new behind
         return True
 
@@ -298,8 +300,9 @@ class Execution:
     @staticmethod
     def _record_footprint(t: ThreadState, accesses) -> None:
         """Before a step: note, for every retry loop the thread is in, the objects it touches and
-        the state each had when first touched (objects made during the attempt are not part of
-        it); an object touched before whose state is not the one our last touch left was
+        the state each had when first touched (objects the thread itself made during the attempt
+        are not part of it: they are new each time round; objects another thread made meanwhile
+        are); an object touched before whose state is not the one our last touch left was
         changed under us by another thread."""
         for label, rec in list(t.loops.items()):
             if not _loop_running(rec):
@@ -309,7 +312,7 @@ class Execution:
             for obj, _ in accesses:
                 e = fp.get(obj.oid)
                 if e is None:
-                    if obj.oid < nobj:
+                    if obj.oid < nobj or obj.creator != t.tid:
                         snap = obj.snapshot()
                         fp[obj.oid] = [obj, snap, snap]
                 elif e[2] != obj.snapshot():

@@ -16,13 +16,14 @@ from .step import ACCESS, Step
 class Shared:
     """Base of every object the executor tracks."""
 
-    __slots__ = ("oid", "name", "born", "private")
-    fingerprint_skip = ("oid", "name", "born")   # identity and labels: pictured by position instead
+    __slots__ = ("oid", "name", "born", "private", "creator")
+    fingerprint_skip = ("oid", "name", "born", "creator")   # identity and labels: pictured by position
 
     def __init__(self, name: str):
         self.name = name
         self.born = 0                  # sequence number at creation (set by the executor)
         self.private = -1              # a thread id while only that thread can reach the object
+        self.creator = -1              # the thread that made it (-1: the program's setup)
         self.oid = register(self)
 
     def snapshot(self) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import types
 
+from .liveness import live_locals
 from .objects import Shared
 
 _ATOMS = (int, float, str, bool, type(None), bytes)
@@ -77,6 +78,36 @@ _METHOD = types.MethodType
 _BUILTIN = types.BuiltinFunctionType
 
 
+def _value_stack(gen, frame, code, names):
+    """The values on a suspended generator's evaluation stack, or None if the garbage
+    collector's view of it is not laid out as CPython 3.11 lays it out: the generator's code,
+    name and qualname, the frame, the f_locals dict if made, the function and the code, then
+    every bound local slot
+    (variables in co_varnames order, then cells and free variables), then the stack."""
+    refs = gc.get_referents(gen)
+    k = 4
+    if len(refs) > k and refs[k] is names:
+        k += 1                             # f_locals, once something has asked for it
+    if len(refs) < k + 2 or refs[0] is not code or refs[3] is not frame \
+            or type(refs[k]) is not types.FunctionType or refs[k + 1] is not code:
+        return None
+    k += 2
+    cells = set(code.co_cellvars) | set(code.co_freevars)
+    slots = list(code.co_varnames) + [c for c in code.co_cellvars if c not in code.co_varnames] \
+        + list(code.co_freevars)
+    for name in slots:
+        if name in cells:
+            if k >= len(refs) or type(refs[k]) is not types.CellType:
+                return None
+        elif name in names:
+            if k >= len(refs) or refs[k] is not names[name]:
+                return None
+        else:
+            continue                       # unbound: the gc does not list an empty slot
+        k += 1
+    return refs[k:]
+
+
 def picture(roots, live) -> tuple[tuple, dict[int, int]]:
     """The canonical picture of a state: the contents of the ``live`` shared objects (in
     creation order) and everything reachable from ``roots``.  Returns it with the canonical
@@ -120,9 +151,17 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
             # f_locals does not show.  The gc's view of a generator lists both.
             # (by name: the f_locals dict keeps the order in which it first saw each variable)
             names = frame.f_locals
-            loc = [(k, walk(names[k])) for k in sorted(names)]
-            held = [walk(r) for r in gc.get_referents(x) if type(r) not in _HEADER and r is not names]
-            return ("G", x.gi_code.co_qualname, frame.f_lasti, *loc, "|", *held)
+            code = x.gi_code
+            live = live_locals(code, frame.f_lasti)
+            stack = None if live is None else _value_stack(x, frame, code, names)
+            if stack is None:               # liveness not known: every variable counts
+                loc = [(k, walk(names[k])) for k in sorted(names)]
+                held = [walk(r) for r in gc.get_referents(x) if type(r) not in _HEADER and r is not names]
+                return ("G", code.co_qualname, frame.f_lasti, *loc, "|", *held)
+            # dead variables (never read again from here) are left out: engine/liveness.py
+            cells = code.co_cellvars + code.co_freevars
+            loc = [(k, walk(names[k])) for k in sorted(names) if k in live or k in cells]
+            return ("G", code.co_qualname, frame.f_lasti, *loc, "|", *[walk(r) for r in stack])
         if isinstance(x, tuple):                       # namedtuples (PTE values)
             return (t.__name__, *[walk(e) for e in x])
         if t is set or t is frozenset:

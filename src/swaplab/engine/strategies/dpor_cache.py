@@ -38,16 +38,23 @@ def state_picture(ex, live=None):
     """(hash of the state's picture, canonical number of each live shared object by oid)."""
     if live is None:
         live = live_objects(ex)
-    # A retry record compares objects' ids with the object count when the retry ran: picture
-    # that count as the number of live objects made before it.
-    roots = (tuple((t.done, t.gen, t.pending,
-                    tuple((label, rec[2], tuple(tuple(e) for e in rec[1].values()),
-                           sum(1 for o in live if o.oid < rec[0]))
-                          for label, rec in t.running_loops()))
+    roots = (tuple((t.done, t.gen, t.pending, tuple(_loop_picture(t.tid, label, rec, live)
+                                                   for label, rec in t.running_loops()))
                    for t in ex.threads),
              tuple(ex.spin_held), tuple(ex.final_checks))
     pic, oids = picture(roots, live)
     return hash(pic), oids
+
+
+def _loop_picture(tid, label, rec, live) -> tuple:
+    """What of a retry record can still decide parking (Execution.is_parked).  An attempt that
+    saw an object change under it never parks, whatever else the record holds.  Otherwise: the
+    footprint (objects, the state first seen, the state our last touch left) and which live
+    objects the thread made since the retry point (by position: the record holds raw ids)."""
+    if rec[2]:
+        return (label, True)
+    mine = tuple(i for i, o in enumerate(live) if o.oid >= rec[0] and o.creator == tid)
+    return (label, False, tuple(tuple(e) for e in rec[1].values()), mine)
 
 
 def _positions(gen) -> tuple:
