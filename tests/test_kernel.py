@@ -177,6 +177,26 @@ class ForgetsUnlock(Kernel):
         yield from folio.uptodate.write(True)
 
 
+class PutsMappedFolio(Kernel):
+    """do_swap_page that, after mapping, drops two references it does not own: the folio is
+    freed while a PTE maps it and the swap cache holds it."""
+    name = "puts-mapped-folio"
+
+    def do_swap_page_cleanup(self, vmf):
+        pte = vmf.mm.pte[vmf.addr].peek()
+        if pte.kind == "present" and pte.pfn in self.folios:
+            folio = self.folios[pte.pfn]
+            yield from self.folio_put(folio)
+            yield from self.folio_put(folio)
+
+
+def test_oracle_catches_a_mapped_folio_freed():
+    # Page frames are reused (lowest free first), so a reference that outlives its folio is
+    # caught as long as the frame is free: here by the next load, lookup or the final check.
+    v = check(PutsMappedFolio, get_scenario("two-faults"), preemptions=0, max_executions=200)
+    assert v.status == "use-after-free" and "has been freed" in v.violation.message
+
+
 def test_oracle_catches_a_missing_pte_same_check():
     # Without the check, the fault maps over a PTE that zap already cleared and frees the
     # swap count zap already freed: the first symptom the oracle sees is the double free.

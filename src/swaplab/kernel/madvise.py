@@ -23,7 +23,7 @@ class Madvise:
                                                cost="read")
             if pte.kind != "present" or pte.pfn == ZERO_PFN:
                 continue
-            folio = self.folios[pte.pfn]
+            folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]")
             yield Step(((folio.mapcount, False), (folio.lru, True), (folio.ref, True)),
                        f"folio_isolate_lru(folio#{folio.pfn})", cost="atomic")
             if folio.mapcount.value != 1 or not folio.lru.value:

@@ -50,7 +50,7 @@ class Memory:
         cell = mm.pte[addr]
         while True:
             pte = cell.peek()
-            folio = self.folios.get(pte.pfn) if pte.kind == "present" else None
+            folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]") if pte.kind == "present" else None
             # a store through a PTE that is already dirty does not change the PTE: only a read
             acc = ((cell, write and not pte.dirty),) + (((folio.data, write),) if folio is not None else ())
             yield Step(acc, f"{'store' if write else 'load'} {mm.name}[{addr}]"
@@ -138,9 +138,14 @@ class Memory:
 
     # --- folios --------------------------------------------------------------------------------
     def alloc_folio(self, data=0, index: int = -1, flags: int = 0) -> Folio:
-        """vma_alloc_folio(): a new folio nobody else can see yet, refcount 1 (no step)."""
-        pfn = self.next_pfn
-        self.next_pfn += 1
+        """vma_alloc_folio(): a new folio nobody else can see yet, refcount 1 (no step).
+
+        The page frame is the lowest free one: frames are reused, as the page allocator reuses
+        them, and which frame a folio gets does not depend on how many were allocated and freed
+        before (so states that differ only in that history are one state to the search)."""
+        pfn = ZERO_PFN
+        while pfn in self.folios:
+            pfn += 1
         f = Folio(pfn, data, flags, 1, index)
         self.folios[pfn] = f
         if CTX.tid >= 0:
@@ -150,8 +155,17 @@ class Memory:
     def free_new_folio(self, folio: Folio) -> None:
         """folio_put() of a folio that was never published: freed at once (no step)."""
         folio.freed = True
-        if self.forget_freed:
-            self.folios.pop(folio.pfn, None)
+        del self.folios[folio.pfn]
+
+    def folio_of(self, pfn: int, where: str) -> Folio:
+        """The folio in page frame ``pfn``, which ``where`` (a PTE, the swap cache) refers to.
+        A frame that is free means the reference outlived the folio: use-after-free.  (Once
+        the frame is reused the reference reaches the new folio, as in the kernel; the oracle
+        then sees wrong data or wrong counts.)"""
+        folio = self.folios.get(pfn)
+        if folio is None:
+            raise Violation("use-after-free", f"{where} refers to folio#{pfn}, which has been freed")
+        return folio
 
     def folio_put(self, folio: Folio):
         """folio_put(): drop a reference; the last one frees the folio."""
@@ -169,8 +183,7 @@ class Memory:
         if folio.lock.is_locked_now():
             raise Violation("crash", f"BUG: freeing folio#{folio.pfn} while it is locked")
         folio.freed = True
-        if self.forget_freed:
-            self.folios.pop(folio.pfn, None)
+        del self.folios[folio.pfn]
 
     def folio_lock_or_retry(self, folio: Folio, vmf: Vmf):
         """folio_lock_or_retry() v6.6: trylock; else, on a first attempt, drop mmap_lock, wait for
@@ -232,7 +245,7 @@ class Memory:
         if not pte_same(cur, vmf.orig_pte):
             yield from mm.ptl.unlock()
             return 0
-        folio = self.folios[cur.pfn]
+        folio = self.folio_of(cur.pfn, f"the marker in {mm.name}.pte[{addr}]")
         # migration_entry_wait_on_locked(): the entry keeps the folio valid until the PTL drops
         locked = yield from folio.lock.is_locked(f"migration_entry_wait_on_locked(folio#{folio.pfn})")
         yield from mm.ptl.unlock()
@@ -407,7 +420,7 @@ class Memory:
         mm, addr = vmf.mm, vmf.addr
         pte = vmf.orig_pte
         if pte.pfn != ZERO_PFN:
-            folio = self.folios[pte.pfn]
+            folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]")
             reuse = yield from folio.anon_exclusive.read("PageAnonExclusive", cost="read")
             if not reuse:
                 reuse = yield from self.wp_can_reuse_anon_folio(folio)
@@ -491,7 +504,7 @@ class Memory:
             if pte.kind == "none":
                 continue
             if pte.kind == "present":
-                folio = self.folios.get(pte.pfn) if pte.pfn != ZERO_PFN else None
+                folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]") if pte.pfn != ZERO_PFN else None
                 dirty = ((folio.dirty, True),) if folio and pte.dirty else ()
                 acc = ((cell, True),) + (((folio.mapcount, True),) + dirty if folio else ())
                 yield Step(acc, f"zap_pte_range: ptep_get_and_clear_full({mm.name}.pte[{addr}])",
@@ -550,7 +563,7 @@ class Memory:
                     yield Step(((src, False), (dst, True)), "copy_present_pte: zero page", cost="set_pte")
                     dst.value = src.value
                 else:
-                    folio = self.folios[pte.pfn]
+                    folio = self.folio_of(pte.pfn, f"{parent.name}.pte[{addr}]")
                     yield Step(((folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True)),
                                f"folio_try_dup_anon_rmap_pte(folio#{folio.pfn})", cost="atomic")
                     folio.ref.value += 1

@@ -35,12 +35,10 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation)
         self.mms: dict[str, MM] = {}
         self.folios = {}
-        self.next_pfn = ZERO_PFN
         zero = self.alloc_folio(0, -1, PG_uptodate)
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
         self.observer = None                      # the timed simulator, when one is watching
-        self.forget_freed = False                 # drop freed folios (long timed runs: flat memory)
         self._build(scenario)
 
     # --- bookkeeping a design may extend ----------------------------------------------------
@@ -107,7 +105,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
                 self.si.swap_map[pte.offset]._v += 1
                 cell._v = pte._replace(excl=False)
             elif pte.kind == "present" and pte.pfn != ZERO_PFN:
-                f = self.folios[pte.pfn]
+                f = self.folio_of(pte.pfn, f"{parent.name}.pte[{addr}]")
                 f.ref._v += 1
                 f.mapcount._v += 1
                 f.anon_exclusive._v = False

@@ -32,10 +32,7 @@ def check_final_state(k) -> None:
                 if pte.pfn == ZERO_PFN:
                     where, value = "the zero page", 0
                 else:
-                    folio = k.folios[pte.pfn]
-                    if folio.freed:
-                        raise Violation("use-after-free", f"{mm.name}.pte[{addr}] maps folio#{pte.pfn}, "
-                                        "which has been freed")
+                    folio = k.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]")
                     where, value = f"folio#{pte.pfn} (mapped)", folio.data.peek()
             elif pte.kind == "swp":
                 off = pte.offset
@@ -45,7 +42,7 @@ def check_final_state(k) -> None:
                                     "free: the page's data is gone")
                 cached = si.cache[off].peek()
                 if cached is not None:
-                    where, value = f"folio#{cached} (swap cache, slot {off})", k.folios[cached].data.peek()
+                    where, value = f"folio#{cached} (swap cache, slot {off})", k.folio_of(cached, f"swap cache slot {off}").data.peek()
                 else:
                     where, value = f"swap slot {off}", si.zram[off].peek()
             elif pte.kind == "none":
@@ -113,9 +110,7 @@ def _check_after_swapoff(k) -> None:
                 raise Violation("data-loss", f"swapoff finished but {mm.name}.pte[{addr}] = {pte} still "
                                 "points into the removed device")
             if pte.kind == "present" and pte.pfn != ZERO_PFN:
-                folio = k.folios[pte.pfn]
-                if folio.freed:
-                    raise Violation("use-after-free", f"{mm.name}.pte[{addr}] maps freed folio#{pte.pfn}")
+                folio = k.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]")
                 v = folio.data.peek()
             else:
                 v = 0

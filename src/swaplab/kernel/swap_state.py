@@ -21,7 +21,7 @@ class SwapState:
         slot = self.si.cache[entry]
         while True:
             pfn = slot.peek()
-            folio = self.folios.get(pfn) if pfn is not None else None
+            folio = self.folio_of(pfn, f"swap cache slot {entry}") if pfn is not None else None
             acc = ((slot, False),) + (((folio.ref, True),) if folio is not None else ())
             yield Step(acc, label or f"swap cache lookup(offset {entry})", cost="xa_lookup")
             if slot.value != pfn:

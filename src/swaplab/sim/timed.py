@@ -46,7 +46,6 @@ class TimedRun:
         self.kernel = getattr(self.ex.world, "kernel", None)
         if self.kernel is not None:
             self.kernel.observer = Observer(self)
-            self.kernel.forget_freed = True
         n = len(self.ex.threads)
         self.ready = [0] * n
         self.cpu_free = [0] * costs.cpus
