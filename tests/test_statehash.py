@@ -156,3 +156,44 @@ def test_a_builtin_on_the_value_stack_is_pictured_by_name():
     a, b = [1], [2]
     assert picture((a.append,), [])[0] != picture((b.append,), [])[0]
     assert picture((any,), [])[0] == picture((any,), [])[0] != picture((all,), [])[0]
+
+
+def _frame_live(gen):
+    from swaplab.engine.liveness import live_locals
+    return live_locals(gen.gi_code, gen.gi_frame.f_lasti)
+
+
+def test_liveness_of_locals_at_a_yield():
+    def f(x):
+        a = x + 1              # read after the yield: live
+        b = x + 2              # read only in the exception handler below: live until then
+        d = x + 3              # never read: dead everywhere
+        c = 0
+        for _ in range(2):
+            yield a
+            c = c + 1          # read on the next round of the loop: live at the yield
+        try:
+            yield
+        except ValueError:
+            return b           # read in the handler: live at the yield inside the try
+    g = f(1)
+    next(g)
+    assert _frame_live(g) == {"a", "b", "c"}
+    next(g)
+    next(g)
+    assert _frame_live(g) == {"b"}            # a and c are not read after the loop
+    assert "d" in g.gi_frame.f_locals
+
+
+def test_a_dead_local_is_not_state_a_live_one_is():
+    def program(dead, live):
+        def setup(w):
+            x = Cell("x", 0)
+
+            def t(seen, keep):          # (arguments: a closure's variables always count)
+                yield from x.write(1)   # seen is never read: dead here
+                yield from x.write(keep)
+            w.thread("T", t(dead, live))
+        return Program(setup, "locals")
+    assert _picture_after(program(1, 5), [0]) == _picture_after(program(2, 5), [0])
+    assert _picture_after(program(1, 5), [0]) != _picture_after(program(1, 6), [0])
