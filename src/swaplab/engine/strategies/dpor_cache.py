@@ -97,15 +97,24 @@ def _after_step(summ: dict, tid: int, acc) -> dict:
     writes = {oid for oid, w in acc if w}
     touched = {oid for oid, _ in acc}
     out = {}
+    conflicts: dict = {}                # id(before) -> does the step conflict with that set
+    unions: dict = {}                   # id(before) -> before | accset (sets are shared)
     for key, before in summ.items():
         p, x, m = key
         hb = p == tid or (x in writes if m == 0 else x in touched)
         if not hb:
-            for oid, w in before:
-                if oid in writes or (w and oid in touched):
-                    hb = True
-                    break
-        out[key] = before | accset if hb else before
+            k = id(before)
+            hb = conflicts.get(k)
+            if hb is None:
+                hb = conflicts[k] = any(oid in writes or (w and oid in touched) for oid, w in before)
+        if hb:
+            k = id(before)
+            u = unions.get(k)
+            if u is None:
+                u = unions[k] = before | accset
+            out[key] = u
+        else:
+            out[key] = before
     out.update(_first_accesses(tid, acc))
     return out
 
@@ -175,8 +184,13 @@ class CachedDPOR(DPOR):
             if hit is not None and hit[0] <= sleep:
                 # the summary speaks of canonical numbers: back to this execution's oids
                 back = {c: oid for oid, c in oids.items()}
-                summ = {(t, back[c], m): frozenset((back[y], w) for y, w in before)
-                        for (t, c, m), before in hit[1].items()}
+                done: dict = {}         # many entries share one set: translate each once
+                summ = {}
+                for (t, c, m), before in hit[1].items():
+                    b = done.get(id(before))
+                    if b is None:
+                        b = done[id(before)] = frozenset([(back[y], w) for y, w in before])
+                    summ[(t, back[c], m)] = b
                 self.cut = (summ, hit[2])
                 self.cuts += 1
                 ex.cut_at_known_state = True
@@ -191,11 +205,15 @@ class CachedDPOR(DPOR):
             oids = node.oids
             intern = self.interned
             summ = {}
+            done: dict = {}             # many entries share one set: translate each once
             for (t, oid, m), before in node.summ.items():
                 c = oids.get(oid)
                 if c is not None:
-                    b = frozenset((oids[y], w) for y, w in before if y in oids)
-                    summ[(t, c, m)] = intern.setdefault(b, b)
+                    b = done.get(id(before))
+                    if b is None:
+                        b = frozenset([(oids[y], w) for y, w in before if y in oids])
+                        b = done[id(before)] = intern.setdefault(b, b)
+                    summ[(t, c, m)] = b
             sleep, finals = frozenset(node.sleep), frozenset(node.finals)
             self.cache[node.pic] = (intern.setdefault(sleep, sleep), summ, intern.setdefault(finals, finals))
         st = self.stack
