@@ -27,6 +27,7 @@ import os
 import traceback
 
 from .errors import ModelError, Violation
+from .objects import FROZEN
 from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome
 from .runtime import CTX
 from .step import CHOICE, LOCK, RETRY, UNLOCK, Step
@@ -52,6 +53,12 @@ class World:
     def at_end(self, fn) -> None:
         """Run ``fn()`` when every thread has finished; it raises Violation to report a failure."""
         self._ex.final_checks.append(fn)
+
+    @property
+    def exploring(self) -> bool:
+        """The program is being explored (not run by the timed simulator, which charges every
+        step its cost and so wants no step folded into another)."""
+        return self._ex.record
 
     def fingerprint(self, fn) -> None:
         """``fn()`` returns a hashable picture of the final state (for 'distinct final states')."""
@@ -207,6 +214,14 @@ class Execution:
                               f"{t.name} {step.label} while holding a spinlock", tid)
             return
         acc = step.accesses
+        for o, w in acc:
+            p = o.private
+            if p != -1 and p != tid and (w or p != FROZEN):
+                self._fail(CRASH, f"model error: {t.name} {'writes' if w else 'reads'} {o.name} in "
+                                  f"'{step.label}', which is "
+                                  + ("declared frozen" if p == FROZEN else
+                                     f"private to {self.threads[p].name}"), tid)
+                return
         if step.kind == RETRY:
             if step.label in t.loops:
                 t.retries += 1
@@ -268,6 +283,10 @@ class Execution:
         try:
             while not t.done and _is_private(t.pending, tid):
                 step = t.pending
+                if step.kind == RETRY:          # a loop's first attempt begins: a new record
+                    if step.label in t.loops:
+                        t.retries += 1
+                    t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
                 extra.extend((o.oid, w) for o, w in step.accesses)
                 self._record_footprint(t, step.accesses)
                 if self.tracing:
@@ -281,7 +300,8 @@ class Execution:
                 self._note_touched(t, step.accesses)
                 if self.tracing:
                     rec = self.trace[-1]
-                    rec["label"] += f"; {step.label}"
+                    if step.kind != RETRY:
+                        rec["label"] += f"; {step.label}"
                     for o, old in before:
                         if o.snapshot() != old:
                             rec["changes"].append((o, old, o.snapshot()))
@@ -386,10 +406,18 @@ class Execution:
 
 
 def _is_private(step, tid: int) -> bool:
-    if step is None or step.kind != "access" or step.guard is not None or not step.accesses:
+    """Can ``step`` run as part of the thread's previous step?  Yes when no other thread can
+    observe it or be affected by it: it touches only objects private to the thread or reads
+    frozen ones, or it is the first attempt of a retry loop (no accesses: nothing to compare)."""
+    if step is None or step.guard is not None:
         return False
-    for o, _ in step.accesses:
-        if o.private != tid:
+    if step.kind == RETRY:
+        return step.n == 1
+    if step.kind != "access" or not step.accesses:
+        return False
+    for o, w in step.accesses:
+        p = o.private
+        if p != tid and (w or p != FROZEN):
             return False
     return True
 

@@ -13,6 +13,11 @@ from .runtime import CTX, register
 from .step import ACCESS, Step
 
 
+# Shared.private: -1 (any thread may touch it), a thread id (only that thread can reach it), or
+# FROZEN: no thread writes it any more, so reading it commutes with everything.
+FROZEN = -2
+
+
 class Shared:
     """Base of every object the executor tracks."""
 
@@ -22,7 +27,7 @@ class Shared:
     def __init__(self, name: str):
         self.name = name
         self.born = 0                  # sequence number at creation (set by the executor)
-        self.private = -1              # a thread id while only that thread can reach the object
+        self.private = -1              # a thread id while only that thread can reach it; FROZEN
         self.creator = -1              # the thread that made it (-1: the program's setup)
         self.oid = register(self)
 

@@ -3,6 +3,7 @@ and the user threads that run a scenario's operations."""
 from __future__ import annotations
 
 from ..engine import Program, Step
+from ..engine.objects import FROZEN
 from .madvise import Madvise
 from .memory import ZERO_PFN, Memory
 from .oracle import check_final_state
@@ -59,6 +60,18 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
 
     def mms_sharing(self, folio):
         return list(self.mms.values())
+
+    def declare_unshared(self) -> None:
+        """Tell the engine which objects no other thread touches in this scenario, so their
+        steps need no scheduling point.  Without a swapoff thread nobody kills si->users or
+        sums its per-cpu counters: the live flag is only read (frozen) and each CPU's counter
+        is its own (get_swap_device/put_swap_device become part of the step before).  The
+        executor stops with a model error if a declaration turns out wrong."""
+        if any(op.kind == "swapoff" for spec in self.scenario.threads for op in spec.ops):
+            return
+        self.si.users_live.private = FROZEN
+        for t, cell in enumerate(self.si.users_all()):
+            cell.private = t
 
     # --- initial state ------------------------------------------------------------------------
     def _take_slot(self, want: int | None) -> int:
@@ -159,6 +172,8 @@ def make_program(kernel_cls, scenario) -> Program:
         k = kernel_cls(scenario)
         for spec in scenario.threads:
             world.thread(spec.name, k.run_thread(spec))
+        if world.exploring:
+            k.declare_unshared()
         world.at_end(lambda: check_final_state(k))
         world.fingerprint(lambda: _fingerprint(k))
         world.kernel = k
