@@ -57,23 +57,6 @@ def _loop_picture(tid, label, rec, live) -> tuple:
     return (label, False, tuple(tuple(e) for e in rec[1].values()), mine)
 
 
-def _positions(gen) -> tuple:
-    out = []
-    g = gen
-    while g is not None:
-        f = getattr(g, "gi_frame", None)
-        if f is None:
-            break
-        out.append(f.f_lasti)
-        g = g.gi_yieldfrom
-    return tuple(out)
-
-
-def quick_key(ex, live) -> int:
-    return hash((tuple(_positions(t.gen) if not t.done else None for t in ex.threads),
-                 tuple(o.snapshot() for o in live)))
-
-
 _EMPTY: frozenset = frozenset()
 
 
@@ -153,7 +136,6 @@ class CachedDPOR(DPOR):
         super().start(program)
         self.cache: dict = {}       # picture -> (sleep set, summary, final states)
         self.cut = None             # the cache entry the current execution stopped at
-        self.quick: set = set()
         self.interned: dict = {}
         self.cuts = 0
         self.pictures = 0
@@ -165,14 +147,10 @@ class CachedDPOR(DPOR):
 
     def _new_node(self, ex, en, acc, sleep):
         via = (ex.ev_tid[-1], ex.ev_acc[-1]) if ex.ev_tid else None
-        # A full picture costs as much as ten steps.  Take one only where a cheap key (code
-        # positions and raw values, which equal pictures also share) was met before: a state
-        # met once is less likely to come back than one met twice.
+        # Every new state is pictured.  (Picturing only states whose cheap key — code
+        # positions and raw values — was met before saved pictures but cached each state only
+        # from its second visit on, and cost more executions than it saved time.)
         live = live_objects(ex)
-        qk = quick_key(ex, live)
-        if qk not in self.quick:
-            self.quick.add(qk)
-            return _CNode(en, acc, sleep, None, None, via)
         try:
             pic, oids = state_picture(ex, live)
         except Unhashable:
