@@ -197,3 +197,15 @@ def test_a_dead_local_is_not_state_a_live_one_is():
         return Program(setup, "locals")
     assert _picture_after(program(1, 5), [0]) == _picture_after(program(2, 5), [0])
     assert _picture_after(program(1, 5), [0]) != _picture_after(program(1, 6), [0])
+
+
+def test_which_copy_of_an_immutable_value_is_held_is_not_state():
+    # vmf->orig_pte may be the very tuple the PTE cell holds or an equal copy of it: no code
+    # can tell (pte_same compares values), so the pictures are equal; a list is another matter.
+    from collections import namedtuple
+    Pte = namedtuple("Pte", "kind offset")
+    a = Pte("swp", 0)
+    b = Pte("swp", 0)
+    assert picture(((a, a),), [])[0] == picture(((a, b),), [])[0]
+    shared, l1, l2 = [1], [1], [1]
+    assert picture(((shared, shared),), [])[0] != picture(((l1, l2),), [])[0]

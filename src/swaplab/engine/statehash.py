@@ -130,6 +130,10 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
             return ("T", *[walk(e) for e in x])
         if t in static or t is object:       # plain object(): a stateless sentinel
             return ("static", id(x))
+        if isinstance(x, tuple):             # a namedtuple (a PTE value): immutable, so by
+            return (t.__name__, *[walk(e) for e in x])   # value: which copy it is cannot matter
+        if t is frozenset:
+            return ("Set", *sorted((walk(e) for e in x), key=repr))
         i = pos.get(id(x))
         if i is not None:
             return ("S", i)
@@ -162,9 +166,7 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
             cells = code.co_cellvars + code.co_freevars
             loc = [(k, walk(names[k])) for k in sorted(names) if k in live or k in cells]
             return ("G", code.co_qualname, frame.f_lasti, *loc, "|", *[walk(r) for r in stack])
-        if isinstance(x, tuple):                       # namedtuples (PTE values)
-            return (t.__name__, *[walk(e) for e in x])
-        if t is set or t is frozenset:
+        if t is set:
             return ("Set", *sorted((walk(e) for e in x), key=repr))
         if t is _FUNC:
             cl = x.__closure__
