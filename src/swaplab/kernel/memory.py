@@ -15,7 +15,7 @@ from ..engine import Step, Violation, note_lazy, retry
 from ..engine.runtime import CTX
 from .state import MM, Folio, test_flags
 from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
-                    PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_MAJOR, VM_FAULT_OOM,
+                    PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
                     VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
 
 ZERO_PFN = 0
@@ -323,7 +323,9 @@ class Memory:
                     ret = VM_FAULT_OOM
                 yield from mm.ptl.unlock()
                 return (yield from self._do_swap_page_out(vmf, ret))
-            ret = VM_FAULT_MAJOR
+            # ret = VM_FAULT_MAJOR in the kernel: a bit only mm_account_fault() reads (the
+            # task's maj_flt).  Counted here instead, so that two faults that differ only in
+            # who read the page are one state to the search.
             self.count("major_faults")
         if not (yield from self.swapin_lock_folio(folio, vmf)):
             ret |= VM_FAULT_RETRY
