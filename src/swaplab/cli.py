@@ -130,8 +130,9 @@ def scenarios(as_json):
 def _search_options(f):
     f = click.option("--strategy", type=click.Choice(("auto",) + STRATEGIES), default="auto", show_default=True,
                      help="auto = bounded search up to --preemptions, then stateful DPOR.")(f)
-    f = click.option("--preemptions", type=click.IntRange(0, 10), default=2, show_default=True,
-                     help="Preemption bound for bounded search.")(f)
+    f = click.option("--preemptions", type=click.IntRange(0, 10), default=None,
+                     help="Preemption bound for bounded search [default: 1 with auto (stateful "
+                          "search follows and finds deeper races), 2 with bounded].")(f)
     f = click.option("--max-executions", type=click.IntRange(1), default=200000, show_default=True)(f)
     f = click.option("--time-limit", type=click.FloatRange(0.1), default=None, help="Seconds.")(f)
     f = click.option("--seed", type=int, default=0, show_default=True, help="For pct and random.")(f)
@@ -150,6 +151,8 @@ def check_cmd(design, scenario, strategy, preemptions, max_executions, time_limi
               full, as_json):
     """Check one design on one scenario."""
     d, s = _load(design, scenario)
+    if preemptions is None:
+        preemptions = 1 if strategy == "auto" else 2
     prog, update = _progress(f"{d.name} × {s.name}", not as_json)
     try:
         if prog:

@@ -62,7 +62,7 @@ class Verdict:
 
 
 def check(design_cls, scenario, *, strategy: str = "auto", max_executions: int | None = 20000,
-          time_limit: float | None = None, preemptions: int = 2, seed: int = 0, depth: int = 3,
+          time_limit: float | None = None, preemptions: int = 1, seed: int = 0, depth: int = 3,
           bounded_budget: int = 4000, progress=None) -> Verdict:
     program = make_program(design_cls, scenario)
     t0 = time.perf_counter()
