@@ -76,7 +76,10 @@ class Memory:
     def user_access(self, mm: MM, addr: int, write: bool, value=None):
         """What a user thread's read(addr) or write(addr, v) does: access, and on failure take
         the page fault and re-execute the instruction (the hardware's refault)."""
-        faulted = False
+        # Whether this access has faulted already only decides which statistic a fault counts
+        # under and what the timed simulator observes: it is kept in Kernel.faulting, outside
+        # the state the search compares, not in a local.
+        self.faulting.discard(CTX.tid)
         first = True
         while True:
             yield from retry("refault", first)
@@ -86,11 +89,11 @@ class Memory:
                 return None
             done, v = yield from self.cpu_access(mm, addr, write, value)
             if done:
-                if faulted and self.observer is not None:
+                if CTX.tid in self.faulting and self.observer is not None:
                     self.observer.fault_done()
                 return v
-            if not faulted:
-                faulted = True
+            if CTX.tid not in self.faulting:
+                self.faulting.add(CTX.tid)
                 self.count("faults")
                 if self.observer is not None:
                     self.observer.fault_start()

@@ -28,7 +28,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     reference = "mm/memory.c do_swap_page before 0bcac06f27d7 (v4.15)"
 
     # statistics and the timed simulator's observer never change what the model does
-    fingerprint_skip = ("stats", "observer")
+    fingerprint_skip = ("stats", "observer", "faulting")
 
     def __init__(self, scenario):
         self.scenario = scenario
@@ -40,6 +40,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
         self.observer = None                      # the timed simulator, when one is watching
+        self.faulting: set[int] = set()           # threads whose access has faulted (statistics)
         self._build(scenario)
 
     # --- bookkeeping a design may extend ----------------------------------------------------
