@@ -26,6 +26,7 @@ import pytest
 from programs import (distinct_writers, indexer, lastzero, locked_counter, lost_update, philosophers,
                       readers_writers, retry_can_livelock, retry_no_livelock, retry_sees_two_states, writers)
 from swaplab.engine import Schedule, explore, replay
+from swaplab.engine.objects import FROZEN
 from swaplab.engine.strategies import DPOR
 from traces import count_traces
 
@@ -158,6 +159,52 @@ def test_checking_mode_catches_undeclared_access():
         w.thread("bad", bad())
     r = explore(Program(setup, "bad"), "dfs", checking=True)
     assert r.violations and "did not declare" in r.violations[0].message
+
+
+def _unshared_program(declare):
+    from swaplab.engine import Cell, Program
+
+    def setup(w):
+        mine, ro, x = Cell("mine", 0), Cell("ro", 1), Cell("x", 0)
+
+        def owner():
+            yield from x.write(1)
+            yield from ro.read()         # frozen: no scheduling point of its own
+            yield from mine.write(1)     # private: none either
+            yield from x.write(2)
+
+        def other():
+            yield from x.read()
+            yield from declare["other"](mine, ro)
+        w.thread("owner", owner())
+        w.thread("other", other())
+        mine.private = 0
+        ro.private = FROZEN
+    return Program(setup, "unshared")
+
+
+def test_steps_on_private_or_frozen_objects_fold_into_the_step_before():
+    def reads_ro(mine, ro):
+        yield from ro.read()
+    r = explore(_unshared_program({"other": reads_ro}), "dfs", stop_on_first=False)
+    assert not r.violations
+    # owner has two scheduling points (x = 1 with the folded steps, x = 2) and other one (its
+    # frozen read folds into its read of x): DFS runs every interleaving of 2 + 1 steps,
+    # C(3, 1) = 3, where unfolded 4 + 2 steps would give C(6, 2) = 15
+    assert r.stats.executions == 3
+
+
+@pytest.mark.parametrize("wrong", ["touches another thread's private object", "writes a frozen one"])
+def test_a_wrong_unshared_declaration_is_a_model_error(wrong):
+    def touch(mine, ro):
+        if wrong.startswith("touches"):
+            yield from mine.read()
+        else:
+            yield from ro.write(0)
+    r = explore(_unshared_program({"other": touch}), "dfs", stop_on_first=False)
+    assert r.violations and "model error" in r.violations[0].message
+    assert ("private to owner" if wrong.startswith("touches") else "declared frozen") \
+        in r.violations[0].message
 
 
 def test_sleeping_with_a_spinlock_held_is_reported():
