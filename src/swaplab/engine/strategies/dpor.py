@@ -100,6 +100,7 @@ class DPOR(Strategy):
         node = self._new_node(ex, en, acc, sleep)
         if node is None:
             return None               # a state whose every continuation was explored before
+        sleep = node.sleep            # (stateful search may add threads explored before)
         st.append(node)
         last = ex.last_tid
         guide = self.guide

@@ -138,11 +138,14 @@ class CachedDPOR(DPOR):
         self.cut = None             # the cache entry the current execution stopped at
         self.interned: dict = {}
         self.cuts = 0
+        self.partials = 0           # known states met with a smaller sleep set, explored further
+        self.partial: list = []
         self.pictures = 0
         self.unhashable = 0         # states holding a value statehash cannot picture: never cached
 
     def next_execution(self) -> bool:
         self.cut = None
+        self.partial = []           # (depth, summary) of known states explored further
         return super().next_execution()
 
     def _new_node(self, ex, en, acc, sleep):
@@ -157,26 +160,38 @@ class CachedDPOR(DPOR):
             pic, oids = None, None
             self.unhashable += 1
         self.pictures += 1
-        if pic is not None:
-            hit = self.cache.get(pic)
-            if hit is not None and hit[0] <= sleep:
-                # the summary speaks of canonical numbers: back to this execution's oids
-                back = {c: oid for oid, c in oids.items()}
-                done: dict = {}         # many entries share one set: translate each once
-                summ = {}
-                for (t, c, m), before in hit[1].items():
-                    b = done.get(id(before))
-                    if b is None:
-                        b = done[id(before)] = frozenset([(back[y], w) for y, w in before])
-                    summ[(t, back[c], m)] = b
-                self.cut = (summ, hit[2])
-                self.cuts += 1
-                ex.cut_at_known_state = True
-                return None
-        return _CNode(en, acc, sleep, pic, oids, via)
+        hit = self.cache.get(pic) if pic is not None else None
+        if hit is None:
+            return _CNode(en, acc, sleep, pic, oids, via)
+        # the summary speaks of canonical numbers: back to this execution's oids
+        back = {c: oid for oid, c in oids.items()}
+        done: dict = {}                 # many entries share one set: translate each once
+        summ = {}
+        for (t, c, m), before in hit[1].items():
+            b = done.get(id(before))
+            if b is None:
+                b = done[id(before)] = frozenset([(back[y], w) for y, w in before])
+            summ[(t, back[c], m)] = b
+        if hit[0] <= sleep:
+            self.cut = (summ, hit[2])
+            self.cuts += 1
+            ex.cut_at_known_state = True
+            return None
+        # Explored before, but with a thread asleep that is awake now.  Explore only what
+        # that exploration did not: every thread it explored first joins the sleep set, and
+        # its continuations count as they do at a cut (their races with the prefix, their
+        # accesses in the summary, their final states).
+        self.partial.append((ex.seq, summ))
+        covered = set(range(len(ex.threads))) - hit[0]
+        node = _CNode(en, acc, sleep | covered, pic, oids, via)
+        _merge(node.summ, summ)
+        node.finals |= hit[2]
+        self.partials += 1
+        return node
 
     def _popped(self, node) -> None:
-        if node.pic is not None and node.pic not in self.cache:
+        old = self.cache.get(node.pic) if node.pic is not None else None
+        if node.pic is not None and (old is None or not old[0] <= node.sleep):
             # Objects made below this state cannot be touched by steps before it: drop them.
             # The rest are named by their canonical number, which means the same object in
             # any execution that reaches this picture.
@@ -193,6 +208,14 @@ class CachedDPOR(DPOR):
                         b = done[id(before)] = intern.setdefault(b, b)
                     summ[(t, c, m)] = b
             sleep, finals = frozenset(node.sleep), frozenset(node.finals)
+            if old is not None:
+                # Explored before with a sleep set that did not fit this visit: the two
+                # explorations together cover every first step outside both sleep sets.
+                sleep = old[0] & sleep
+                merged = dict(old[1])
+                _merge(merged, summ)
+                summ = merged
+                finals = old[2] | finals
             self.cache[node.pic] = (intern.setdefault(sleep, sleep), summ, intern.setdefault(finals, finals))
         st = self.stack
         if st and node.via is not None:     # the parent has seen everything its child has
@@ -206,6 +229,8 @@ class CachedDPOR(DPOR):
         tids, accs = ex.ev_tid, ex.ev_acc
         n = len(tids)
         # What lies below the last state of this execution.
+        for depth, summ in self.partial:
+            self._summary_races(ex, summ, depth)
         if self.cut is not None:
             leaf, leaf_finals = self.cut
             self._summary_races(ex, leaf)
@@ -222,16 +247,17 @@ class CachedDPOR(DPOR):
             _merge(last.summ, _after_step(leaf, tids[n - 1], accs[n - 1]))
             last.finals |= leaf_finals
 
-    def _summary_races(self, ex, summ) -> None:
+    def _summary_races(self, ex, summ, end: int | None = None) -> None:
         """Backtrack points for the races between the prefix and the summarized future.
 
         A prefix step e of thread q races with thread p's first access of an object it
         conflicts with, unless e happens before p's position, or e (or a step after e in
         happens-before) conflicts with an access known to happen before that access in every
         continuation.  A race adds an initial of its reversal at the state before e
-        (:meth:`DPOR._race_ahead`)."""
+        (:meth:`DPOR._race_ahead`).  The prefix is the execution up to ``end`` (default: all
+        of it)."""
         tids, accs = ex.ev_tid, ex.ev_acc
-        n = len(tids)
+        n = len(tids) if end is None else end
         st = self.stack
         clocks, lidx, tev = self._clocks
         nthreads = len(ex.threads)
