@@ -21,8 +21,10 @@ added (one asleep is covered where it was explored).  This is a conservative var
 stateful DPOR (Yang, Chen, Gopalakrishnan and Kirby, "Efficient stateful dynamic partial order
 reduction", SPIN 2008): it can add executions, not lose them.
 
-A state is reused only once its node has been popped (its exploration finished), and only if
-it was explored with a sleep set no larger than the one it is met with now.
+A state is reused only once its node has been popped (its exploration finished).  If it was
+explored with a sleep set that holds a thread awake now, only what that exploration did not
+cover is explored: the threads it took first join the sleep set, and its continuations count as
+at a cut.
 """
 from __future__ import annotations
 
