@@ -268,7 +268,7 @@ class Execution:
                 new = o.snapshot()
                 if new != old:
                     rec["changes"].append((o, old, new))
-        if self.outcome is None and not t.done and _is_private(t.pending, tid):
+        if self.outcome is None and not t.done and _is_private(t.pending, tid, self.record):
             self._run_private(t)
         if self.outcome is None and self.seq >= self.max_steps:
             self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
@@ -281,7 +281,7 @@ class Execution:
         extra = []
         CTX.tid = tid
         try:
-            while not t.done and _is_private(t.pending, tid):
+            while not t.done and _is_private(t.pending, tid, self.record):
                 step = t.pending
                 if step.kind == RETRY:          # a loop's first attempt begins: a new record
                     if step.label in t.loops:
@@ -405,14 +405,15 @@ class Execution:
         return tuple(sorted((o.name, repr(o.snapshot())) for o in self.objects))
 
 
-def _is_private(step, tid: int) -> bool:
+def _is_private(step, tid: int, exploring: bool = True) -> bool:
     """Can ``step`` run as part of the thread's previous step?  Yes when no other thread can
     observe it or be affected by it: it touches only objects private to the thread or reads
-    frozen ones, or it is the first attempt of a retry loop (no accesses: nothing to compare)."""
+    frozen ones, or (when exploring: the timed simulator keeps it as a point where another
+    CPU may run) it is the first attempt of a retry loop (no accesses: nothing to compare)."""
     if step is None or step.guard is not None:
         return False
     if step.kind == RETRY:
-        return step.n == 1
+        return exploring and step.n == 1
     if step.kind != "access" or not step.accesses:
         return False
     for o, w in step.accesses:
