@@ -167,7 +167,7 @@ def test_liveness_of_locals_at_a_yield():
     def f(x):
         a = x + 1              # read after the yield: live
         b = x + 2              # read only in the exception handler below: live until then
-        d = x + 3              # never read: dead everywhere
+        d = x + 3              # never read: dead everywhere  # noqa: F841
         c = 0
         for _ in range(2):
             yield a
