@@ -133,7 +133,7 @@ def _search_options(f):
     f = click.option("--preemptions", type=click.IntRange(0, 10), default=None,
                      help="Preemption bound for bounded search [default: 1 with auto (stateful "
                           "search follows and finds deeper races), 2 with bounded].")(f)
-    f = click.option("--max-executions", type=click.IntRange(1), default=200000, show_default=True)(f)
+    f = click.option("--max-executions", type=click.IntRange(1), default=2000000, show_default=True)(f)
     f = click.option("--time-limit", type=click.FloatRange(0.1), default=None, help="Seconds.")(f)
     f = click.option("--seed", type=int, default=0, show_default=True, help="For pct and random.")(f)
     f = click.option("--depth", type=click.IntRange(1, 10), default=3, show_default=True, help="PCT depth d.")(f)
@@ -259,7 +259,7 @@ def replay_cmd(file, design, scenario, full, as_json):
               help="Budget of the stateful search per cell.")
 @click.option("--preemptions", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Bound of the bounded search that runs first in each cell.")
-@click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
+@click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds per cell.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Cells checked at once, one process each (default: one per CPU).")
