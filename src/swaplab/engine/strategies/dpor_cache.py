@@ -208,7 +208,8 @@ class CachedDPOR(DPOR):
                     if b is None:
                         b = frozenset([(oids[y], w) for y, w in before if y in oids])
                         b = done[id(before)] = intern.setdefault(b, b)
-                    summ[(t, c, m)] = b
+                    key = (t, c, m)
+                    summ[intern.setdefault(key, key)] = b     # one copy of each key
             sleep, finals = frozenset(node.sleep), frozenset(node.finals)
             if old is not None:
                 # Explored before with a sleep set that did not fit this visit: the two
