@@ -116,7 +116,7 @@ class Execution:
         self.parking = parking      # park idle retries (the timed simulator lets them spin)
         self.ev_tid: list[int] = []
         self.ev_acc: list[tuple] = []
-        self.ev_kind: list[int] = []         # per step: ACQUIRE, UNLOCKING or 0 (for DPOR's lock races)
+        self.ev_kind: list[int] = []         # per step: ACQUIRE, TRYLOCK, UNLOCKING or 0 (DPOR's lock races)
         self.choices: dict[int, int] = {}
         self.trace: list[dict] = []          # per step, only when tracing
         self.outcome: Outcome | None = None
@@ -223,16 +223,15 @@ class Execution:
                                      f"private to {self.threads[p].name}"), tid)
                 return
         if step.kind == RETRY:
-            if step.label in t.loops:
-                t.retries += 1
-            t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
+            self._begin_attempt(t, step)
         elif t.loops:
             self._record_footprint(t, acc)
         if self.record:
             self.ev_tid.append(tid)
             self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
-            self.ev_kind.append(ACQUIRE if step.kind == LOCK and step.guard is not None
-                                else UNLOCKING if step.kind == UNLOCK else TRYLOCK if step.kind == LOCK else 0)
+            kind = step.kind
+            self.ev_kind.append((TRYLOCK if step.guard is None else ACQUIRE) if kind == LOCK
+                                else UNLOCKING if kind == UNLOCK else 0)
         if step.kind == CHOICE:
             self.choices[seq] = choice
         if self.tracing:
@@ -283,10 +282,8 @@ class Execution:
         try:
             while not t.done and _is_private(t.pending, tid, self.record):
                 step = t.pending
-                if step.kind == RETRY:          # a loop's first attempt begins: a new record
-                    if step.label in t.loops:
-                        t.retries += 1
-                    t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
+                if step.kind == RETRY:          # a loop's first attempt begins
+                    self._begin_attempt(t, step)
                 extra.extend((o.oid, w) for o, w in step.accesses)
                 self._record_footprint(t, step.accesses)
                 if self.tracing:
@@ -316,6 +313,12 @@ class Execution:
             self.ev_acc[-1] = self.ev_acc[-1] + tuple(extra)
         if not t.done:
             self._declare_retry_reads(t)
+
+    def _begin_attempt(self, t: ThreadState, step) -> None:
+        """A RETRY step runs: a new attempt of its loop, with a fresh record."""
+        if step.label in t.loops:
+            t.retries += 1
+        t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
 
     @staticmethod
     def _record_footprint(t: ThreadState, accesses) -> None:

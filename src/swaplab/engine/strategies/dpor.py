@@ -292,8 +292,8 @@ class DPOR(Strategy):
         sequence is w.u.a, where w = notdep(e) of the prefix and u.a lies beyond it.  Every
         initial of w is one of the reversed sequence, so when w is not empty the rule is
         applied with w's initials, exactly.  When it is empty the initials lie beyond the
-        prefix: p itself if the step is p's pending one (``ahead`` is None), otherwise unknown,
-        and every enabled thread not asleep is added."""
+        prefix: p itself if the step is p's pending one (``p`` >= 0), otherwise (``p`` = -1, a
+        hidden continuation) unknown, and every enabled thread not asleep is added."""
         node = self.stack[i]
         v, initials = self._notdep(i, end, tids, clocks, lidx, tev, nthreads)
         if v:

@@ -104,6 +104,28 @@ def _after_step(summ: dict, tid: int, acc) -> dict:
     return out
 
 
+def _renumber(summ: dict, to: dict, intern: dict | None = None) -> dict:
+    """The summary with every object renamed through ``to`` (this execution's oids to a
+    picture's canonical numbers, or back); entries and accesses of objects ``to`` does not
+    name are dropped (objects made below the state).  Many entries share one set: each is
+    translated once.  With ``intern``, one copy of each set and key is kept across states."""
+    out = {}
+    done: dict = {}
+    for (t, x, m), before in summ.items():
+        c = to.get(x)
+        if c is None:
+            continue
+        b = done.get(id(before))
+        if b is None:
+            b = frozenset([(to[y], w) for y, w in before if y in to])
+            if intern is not None:
+                b = intern.setdefault(b, b)
+            done[id(before)] = b
+        key = (t, c, m)
+        out[key if intern is None else intern.setdefault(key, key)] = b
+    return out
+
+
 def _merge(into: dict, more: dict) -> None:
     """Another explored continuation: every access it makes counts; an access is known to be
     preceded only by what precedes it in every continuation."""
@@ -141,7 +163,6 @@ class CachedDPOR(DPOR):
         self.interned: dict = {}
         self.cuts = 0
         self.partials = 0           # known states met with a smaller sleep set, explored further
-        self.partial: list = []
         self.pictures = 0
         self.unhashable = 0         # states holding a value statehash cannot picture: never cached
 
@@ -166,14 +187,7 @@ class CachedDPOR(DPOR):
         if hit is None:
             return _CNode(en, acc, sleep, pic, oids, via)
         # the summary speaks of canonical numbers: back to this execution's oids
-        back = {c: oid for oid, c in oids.items()}
-        done: dict = {}                 # many entries share one set: translate each once
-        summ = {}
-        for (t, c, m), before in hit[1].items():
-            b = done.get(id(before))
-            if b is None:
-                b = done[id(before)] = frozenset([(back[y], w) for y, w in before])
-            summ[(t, back[c], m)] = b
+        summ = _renumber(hit[1], {c: oid for oid, c in oids.items()})
         if hit[0] <= sleep:
             self.cut = (summ, hit[2])
             self.cuts += 1
@@ -197,19 +211,8 @@ class CachedDPOR(DPOR):
             # Objects made below this state cannot be touched by steps before it: drop them.
             # The rest are named by their canonical number, which means the same object in
             # any execution that reaches this picture.
-            oids = node.oids
             intern = self.interned
-            summ = {}
-            done: dict = {}             # many entries share one set: translate each once
-            for (t, oid, m), before in node.summ.items():
-                c = oids.get(oid)
-                if c is not None:
-                    b = done.get(id(before))
-                    if b is None:
-                        b = frozenset([(oids[y], w) for y, w in before if y in oids])
-                        b = done[id(before)] = intern.setdefault(b, b)
-                    key = (t, c, m)
-                    summ[intern.setdefault(key, key)] = b     # one copy of each key
+            summ = _renumber(node.summ, node.oids, intern)
             sleep, finals = frozenset(node.sleep), frozenset(node.finals)
             if old is not None:
                 # Explored before with a sleep set that did not fit this visit: the two
