@@ -65,6 +65,16 @@ STEPS = {"read": 1, "write": 1, "locked_inc": 4, "await": 2, "try_inc": 4, "foli
          "locked_step": 1}
 
 
+def search(prog, strategy, **kw):
+    """Every execution, every failure, nothing minimized."""
+    return explore(prog, strategy, stop_on_first=False, minimize=False, **kw)
+
+
+def outcome(r) -> tuple:
+    """What two complete searches of one program must agree on."""
+    return r.stats.final_states, {v.signature() for v in r.violations}
+
+
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(programs)
@@ -72,15 +82,13 @@ def test_dpor_matches_dfs_on_random_programs(spec):
     # naive DFS is exponential: keep programs to at most 10 visible steps in all
     assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 10)
     prog = build(spec)
-    dfs = explore(prog, "dfs", stop_on_first=False, minimize=False)
-    dpor = explore(prog, "dpor", stop_on_first=False, minimize=False)
-    assert dpor.stats.final_states == dfs.stats.final_states
-    assert {v.signature() for v in dpor.violations} == {v.signature() for v in dfs.violations}
+    dfs = search(prog, "dfs")
+    dpor = search(prog, "dpor")
+    assert outcome(dpor) == outcome(dfs)
     assert dpor.stats.executions - dpor.stats.sleep_blocked <= dfs.stats.executions
-    cached = explore(prog, "stateful", stop_on_first=False, minimize=False)
+    cached = search(prog, "stateful")
     assert cached.stats.complete
-    assert cached.stats.final_states == dfs.stats.final_states
-    assert {v.signature() for v in cached.violations} == {v.signature() for v in dfs.violations}
+    assert outcome(cached) == outcome(dfs)
     for v in dpor.violations:
         ex, div = replay(prog, v.schedule, tracing=False)
         assert div is None and ex.outcome.signature() == v.signature()
@@ -99,11 +107,10 @@ def test_dpor_and_stateful_search_agree_on_bigger_programs(spec):
     # one program in 2,000), which is why it is also pinned on its own.
     assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 20)
     prog = build(spec)
-    dpor = explore(prog, "dpor", stop_on_first=False, minimize=False)
-    cached = explore(prog, "stateful", stop_on_first=False, minimize=False)
+    dpor = search(prog, "dpor")
+    cached = search(prog, "stateful")
     assert dpor.stats.complete and cached.stats.complete
-    assert dpor.stats.final_states == cached.stats.final_states
-    assert {v.signature() for v in dpor.violations} == {v.signature() for v in cached.violations}
+    assert outcome(dpor) == outcome(cached)
 
 
 # Found by fuzzing this property with larger programs (2026-11-26): plain DPOR missed this final
@@ -128,5 +135,5 @@ def test_the_hand_derived_schedule_reaches_the_state():
 
 @pytest.mark.parametrize("strategy", ["dpor", "stateful"])
 def test_dpor_reaches_a_state_it_once_missed(strategy):
-    r = explore(build(MISSED_ONCE), strategy, stop_on_first=False, minimize=False)
+    r = search(build(MISSED_ONCE), strategy)
     assert r.stats.complete and MISSED_STATE in r.stats.final_states

@@ -18,9 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from test_engine_properties import STEPS, build  # noqa: E402
-
-from swaplab.engine import explore  # noqa: E402
+from test_engine_properties import STEPS, build, outcome, search  # noqa: E402
 
 
 def random_program(rng: random.Random, max_steps: int) -> list:
@@ -37,10 +35,6 @@ def random_program(rng: random.Random, max_steps: int) -> list:
             return spec
 
 
-def outcome(r) -> tuple:
-    return set(r.stats.final_states), {v.signature() for v in r.violations}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
@@ -53,9 +47,8 @@ def main() -> int:
     for _ in range(a.programs):
         spec = random_program(rng, a.max_steps)
         prog = build(spec)
-        runs = {name: explore(prog, name, stop_on_first=False, minimize=False)
-                for name in ("dpor", "stateful")}
-        dfs = explore(prog, "dfs", stop_on_first=False, minimize=False, max_executions=a.dfs_budget)
+        runs = {name: search(prog, name) for name in ("dpor", "stateful")}
+        dfs = search(prog, "dfs", max_executions=a.dfs_budget)
         if dfs.stats.complete:
             runs["dfs"] = dfs
             checked_by_dfs += 1
