@@ -3,7 +3,7 @@ reach the same final states and the same failures, and every failure replays."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from swaplab.engine import Cell, Program, SleepLock, SpinLock, check, explore, replay, retry
@@ -137,3 +137,119 @@ def test_the_hand_derived_schedule_reaches_the_state():
 def test_dpor_reaches_a_state_it_once_missed(strategy):
     r = search(build(MISSED_ONCE), strategy)
     assert r.stats.complete and MISSED_STATE in r.stats.final_states
+
+
+# --- declarations that remove scheduling points: guarded_by and an rwsem with no writer -------
+# Folding a step into the one before only removes interleavings that cannot be told apart, so
+# a program must reach the same final states and failures with the declarations as without
+# (where every step is its own scheduling point).
+guarded_op = st.one_of(
+    st.tuples(st.just("read"), st.integers(0, 1)),
+    st.tuples(st.just("write"), st.integers(0, 1), st.integers(1, 2)),
+    st.tuples(st.just("g_read")),          # a lockless read of the guarded cell
+    st.tuples(st.just("g_inc")),           # lock; write x1; read g; write g; unlock
+    st.tuples(st.just("g_mark")),          # the lockless writer: g even -> g + 1
+    st.tuples(st.just("g_step")),          # a one-step critical section writing g
+    st.tuples(st.just("r_read"), st.integers(0, 1)),   # down_read; read x; up_read
+)
+guarded_programs = st.lists(st.lists(guarded_op, min_size=1, max_size=3), min_size=2, max_size=3)
+GUARDED_STEPS = {"read": 1, "write": 1, "g_read": 1, "g_inc": 5, "g_mark": 1, "g_step": 1,
+                 "r_read": 3}
+
+
+def build_guarded(spec, declare: bool) -> Program:
+    from swaplab.engine import RWSem, Step, guarded_by
+
+    def setup(w):
+        xs = [Cell(f"x{i}", 0) for i in range(2)]
+        g = Cell("g", 0)
+        lock = SpinLock("lock")
+        sem = RWSem("sem")
+        seen = {}
+
+        def body(t, ops):
+            for k, o in enumerate(ops):
+                if o[0] == "read":
+                    seen[(t, k)] = yield from xs[o[1]].read()
+                elif o[0] == "write":
+                    yield from xs[o[1]].write(o[2])
+                elif o[0] == "g_read":
+                    seen[(t, k)] = yield from g.read()
+                elif o[0] == "g_inc":
+                    yield from lock.lock()
+                    yield from xs[1].write(t + 1)
+                    v = yield from g.read()      # folded into the write before when g is odd
+                    yield from g.write(v + 2)
+                    yield from lock.unlock()
+                    seen[(t, k)] = v
+                elif o[0] == "g_mark":           # reads x1: a fold must not hide its order
+                    yield Step(((g, True), (xs[1], False)), "mark g")
+                    seen[(t, k)] = xs[1].value
+                    if g.value % 2 == 0:
+                        g.value += 1
+                elif o[0] == "g_step":
+                    yield from lock.locked_step(((g, True),), "g += 1")
+                    g.value += 1
+                else:
+                    yield from sem.down_read()
+                    seen[(t, k)] = yield from xs[o[1]].read()
+                    yield from sem.up_read()
+        for t, ops in enumerate(spec):
+            w.thread(f"t{t}", body(t, ops))
+        if declare:
+            guarded_by(lock, g, lockless=lambda c: c._v % 2 == 0)
+            sem.declare_no_writer(len(spec))
+        w.fingerprint(lambda: (tuple(x.peek() for x in xs), g.peek(), tuple(sorted(seen.items()))))
+    return Program(setup, "guarded")
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(guarded_programs)
+# Each fails if the fold ignores one of its conditions (checked by breaking the executor):
+# the lock holder reads g while it is even, so the lockless writer may still change it ...
+@example([[("g_inc",)], [("g_mark",)]])
+# ... and a thread that does not hold the lock reads g.
+@example([[("g_step",), ("write", 0, 1), ("g_read",)], [("read", 0), ("g_step",)]])
+def test_guarded_reads_and_reader_only_rwsems_change_no_outcome(spec):
+    assume(sum(GUARDED_STEPS[o[0]] for ops in spec for o in ops) <= 10)
+    plain = search(build_guarded(spec, False), "dfs")
+    assert not plain.violations            # the program keeps its own declarations
+    declared = build_guarded(spec, True)
+    for strategy in ("dfs", "dpor", "stateful"):
+        r = search(declared, strategy)
+        assert r.stats.complete and outcome(r) == outcome(plain), strategy
+
+
+def test_a_write_without_the_guarding_lock_is_a_model_error():
+    from swaplab.engine import guarded_by
+
+    def setup(w):
+        g = Cell("g", 1)
+        lock = SpinLock("lock")
+        guarded_by(lock, g, lockless=lambda c: c._v % 2 == 0)
+
+        def body():
+            yield from g.write(3)          # odd: only the lock holder may change it
+
+        w.thread("t0", body())
+    r = search(Program(setup, "unguarded"), "dfs")
+    assert [v.kind for v in r.violations] == ["crash"]
+    assert "without holding lock" in r.violations[0].message
+
+
+def test_a_writer_of_a_reader_only_rwsem_is_a_model_error():
+    from swaplab.engine import RWSem
+
+    def setup(w):
+        sem = RWSem("sem")
+
+        def body():
+            yield from sem.down_write()
+            yield from sem.up_write()
+
+        w.thread("t0", body())
+        sem.declare_no_writer(1)
+    r = search(Program(setup, "writer"), "dfs")
+    assert [v.kind for v in r.violations] == ["crash"]
+    assert "frozen" in r.violations[0].message

@@ -8,7 +8,7 @@ from .control import choose, retry
 from .errors import ModelError, Violation, check
 from .executor import Execution, Program, World
 from .explore import STRATEGIES, explore, make_strategy, minimize_outcome, replay, run_execution
-from .objects import Array, Cell, Map, Shared
+from .objects import Array, Cell, Map, Shared, guarded_by
 from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome, SearchResult, Stats
 from .runtime import current_tid, note, note_lazy
 from .schedule import Schedule, ScheduleError
@@ -16,7 +16,7 @@ from .step import Step, atomic, step
 from .sync import RWSem, SleepLock, SpinLock, WaitQueue, schedule, schedule_timeout
 
 __all__ = [
-    "Array", "Cell", "Map", "Shared", "Program", "World", "Execution", "Step", "atomic", "step",
+    "Array", "Cell", "Map", "Shared", "guarded_by", "Program", "World", "Execution", "Step", "atomic", "step",
     "SpinLock", "SleepLock", "RWSem", "WaitQueue", "schedule", "schedule_timeout",
     "retry", "choose", "check", "Violation", "ModelError", "note", "note_lazy", "current_tid",
     "explore", "replay", "run_execution", "make_strategy", "minimize_outcome", "STRATEGIES",

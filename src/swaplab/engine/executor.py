@@ -214,6 +214,7 @@ class Execution:
                               f"{t.name} {step.label} while holding a spinlock", tid)
             return
         acc = step.accesses
+        unlocked = []
         for o, w in acc:
             p = o.private
             if p != -1 and p != tid and (w or p != FROZEN):
@@ -222,6 +223,9 @@ class Execution:
                                   + ("declared frozen" if p == FROZEN else
                                      f"private to {self.threads[p].name}"), tid)
                 return
+            if w and o.guarded is not None and p != tid and not _holds(o.guarded[0], step, tid):
+                # checked once the body has run: did it change o, and may it without the lock?
+                unlocked.append((o, o.snapshot(), o.guarded[1] is not None and o.guarded[1](o)))
         if step.kind == RETRY:
             self._begin_attempt(t, step)
         elif t.loops:
@@ -267,10 +271,22 @@ class Execution:
                 new = o.snapshot()
                 if new != old:
                     rec["changes"].append((o, old, new))
+        if unlocked and self.outcome is None:
+            self._check_guarded(t, step, unlocked)
         if self.outcome is None and not t.done and _is_private(t.pending, tid, self.record):
             self._run_private(t)
         if self.outcome is None and self.seq >= self.max_steps:
             self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
+
+    def _check_guarded(self, t: ThreadState, step, unlocked) -> None:
+        """A step changed guarded objects without holding their lock: a model error unless
+        the declaration allows a lockless change in the state the object was in."""
+        for o, old, allowed in unlocked:
+            if o.snapshot() != old and not allowed:
+                lock = o.guarded[0]
+                self._fail(CRASH, f"model error: {t.name} changes {o.name} in '{step.label}' "
+                                  f"without holding {lock.name}, which guards it", t.tid)
+                return
 
     def _run_private(self, t: ThreadState) -> None:
         """Run the steps that touch only objects private to ``t`` (a folio nobody else can reach
@@ -282,6 +298,10 @@ class Execution:
         try:
             while not t.done and _is_private(t.pending, tid, self.record):
                 step = t.pending
+                if step.might_sleep and self.spin_held[tid]:
+                    self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
+                                      f"{t.name} {step.label} while holding a spinlock", tid)
+                    return
                 if step.kind == RETRY:          # a loop's first attempt begins
                     self._begin_attempt(t, step)
                 extra.extend((o.oid, w) for o, w in step.accesses)
@@ -408,22 +428,42 @@ class Execution:
         return tuple(sorted((o.name, repr(o.snapshot())) for o in self.objects))
 
 
+# Step kinds that can run as part of the step before when they touch only private or frozen
+# objects: plain accesses, and lock operations on a lock nobody else can contend (an rwsem no
+# thread takes for write, whose reader cells are per thread).
+_FOLDABLE = ("access", LOCK, UNLOCK)
+
+
 def _is_private(step, tid: int, exploring: bool = True) -> bool:
     """Can ``step`` run as part of the thread's previous step?  Yes when no other thread can
-    observe it or be affected by it: it touches only objects private to the thread or reads
-    frozen ones, or (when exploring: the timed simulator keeps it as a point where another
-    CPU may run) it is the first attempt of a retry loop (no accesses: nothing to compare)."""
+    observe it or be affected by it: it touches only objects private to the thread, reads
+    frozen ones or reads objects guarded by a lock the thread holds (``guarded_by``), or it
+    is the first attempt of a retry loop (no accesses: nothing to compare).  The last two only
+    when exploring: the timed simulator keeps such steps as points where another CPU may run."""
     if step is None or step.guard is not None:
         return False
     if step.kind == RETRY:
         return exploring and step.n == 1
-    if step.kind != "access" or not step.accesses:
+    if step.kind not in _FOLDABLE or not step.accesses:
         return False
     for o, w in step.accesses:
         p = o.private
         if p != tid and (w or p != FROZEN):
-            return False
+            # a read of an object whose writers all hold a lock this thread holds
+            g = o.guarded
+            if w or not exploring or g is None or g[0].owner != tid \
+                    or (g[1] is not None and g[1](o)):
+                return False
     return True
+
+
+def _holds(lock, step, tid: int) -> bool:
+    """Does ``tid``, running ``step``, hold ``lock``: it owns it, or the step is a one-step
+    critical section of it (SpinLock.locked_step: waits for it to be free, runs atomically)?"""
+    if lock.owner == tid:
+        return True
+    g = step.guard
+    return g is not None and getattr(g, "__self__", None) is lock and (lock, False) in step.accesses
 
 
 def _loop_running(rec) -> bool:

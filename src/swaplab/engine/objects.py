@@ -21,14 +21,16 @@ FROZEN = -2
 class Shared:
     """Base of every object the executor tracks."""
 
-    __slots__ = ("oid", "name", "born", "private", "creator")
-    fingerprint_skip = ("oid", "name", "born", "creator")   # identity and labels: pictured by position
+    __slots__ = ("oid", "name", "born", "private", "creator", "guarded")
+    # identity and labels: pictured by position; ``guarded`` is fixed at creation
+    fingerprint_skip = ("oid", "name", "born", "creator", "guarded")
 
     def __init__(self, name: str):
         self.name = name
         self.born = 0                  # sequence number at creation (set by the executor)
         self.private = -1              # a thread id while only that thread can reach it; FROZEN
         self.creator = -1              # the thread that made it (-1: the program's setup)
+        self.guarded = None            # (lock every write must hold, lockless) (see guarded_by)
         self.oid = register(self)
 
     def snapshot(self) -> Any:
@@ -53,6 +55,23 @@ class Shared:
 
     def __repr__(self) -> str:
         return self.name
+
+
+def guarded_by(lock, *objects, lockless=None) -> None:
+    """Declare that every write of ``objects`` holds ``lock`` (a kernel "protected by" rule,
+    as lockdep_assert_held states it).  ``lockless(obj)``, if given, says in which states a
+    writer may change ``obj`` *without* the lock (the MMU setting a PTE's dirty bit); it may
+    read only ``obj`` and other objects guarded by ``lock``, so that while the lock is held a
+    state where it is false stays so.  The executor refuses any other change by a thread
+    that does not hold the lock (a one-step critical section of ``lock`` counts; so does a
+    write while the object is still private to the writer).  What the search gains: a thread
+    holding ``lock`` reads such an object, in a state where ``lockless`` is false, with no
+    scheduling point of its own — nobody can change it before the lock is released, so the
+    read commutes with every step that can run meanwhile."""
+    if hasattr(lock, "guards"):
+        lock.guards = True          # a sleeping lock: only its owner may release it now
+    for o in objects:
+        o.guarded = (lock, lockless)
 
 
 class Cell(Shared):

@@ -67,8 +67,18 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         steps need no scheduling point.  Without a swapoff thread nobody kills si->users or
         sums its per-cpu counters: the live flag is only read (frozen) and each CPU's counter
         is its own (get_swap_device/put_swap_device become part of the step before).  The
-        executor stops with a model error if a declaration turns out wrong."""
-        if any(op.kind == "swapoff" for spec in self.scenario.threads for op in spec.ops):
+        executor stops with a model error if a declaration turns out wrong.
+
+        Likewise an mm whose mmap_lock no thread takes for write (no fork, munmap or exit on
+        it): down_read and up_read then never wait and nobody reads the reader counts, so
+        they need no scheduling point either."""
+        threads = self.scenario.threads
+        writers = {spec.mm for spec in threads for op in spec.ops
+                   if op.kind in ("fork", "munmap", "exit")}
+        for name, mm in self.mms.items():
+            if name not in writers:
+                mm.mmap_lock.declare_no_writer(len(threads))
+        if any(op.kind == "swapoff" for spec in threads for op in spec.ops):
             return
         self.si.users_live.private = FROZEN
         for t, cell in enumerate(self.si.users_all()):

@@ -6,7 +6,7 @@ that change it live in the modules named after the kernel files (memory.py, swap
 """
 from __future__ import annotations
 
-from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Step, Violation, WaitQueue
+from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Step, Violation, WaitQueue, guarded_by
 from .types import (PG_anon_exclusive, PG_dirty, PG_lru, PG_swapcache, PG_uptodate, PG_writeback, PTE_NONE,
                     fmt_map)
 
@@ -88,6 +88,15 @@ class Folio:
         self.lru = OwnedCell(self, f"{name}.PG_lru", bool(flags & PG_lru))
         self.swap = OwnedCell(self, f"{name}.swap", None)          # folio->swap: the slot offset
         self.data = OwnedCell(self, f"{name}.data", data)
+        # Changed only with the folio locked (add_to_swap_cache, __delete_from_swap_cache and
+        # the read completion assert folio_test_locked); tests of them by the lock holder need
+        # no scheduling point.  A folio outside the swap cache is the faulting thread's own:
+        # do_swap_page's cache-bypassing path sets and clears its ->swap without the lock.
+        guarded_by(self.lock, self.swapcache, self.uptodate)
+        guarded_by(self.lock, self.swap, lockless=self._not_in_swapcache)
+
+    def _not_in_swapcache(self, _swap) -> bool:
+        return not self.swapcache._v
 
     def flag_cells(self):
         return (self.swapcache, self.uptodate, self.dirty, self.writeback, self.anon_exclusive, self.lru)
@@ -116,6 +125,11 @@ def test_flags(label: str, *cells, cost: str = "read"):
     return tuple(c.value for c in cells) if len(cells) > 1 else cells[0].value
 
 
+def _mmu_may_set_dirty(cell) -> bool:
+    pte = cell._v
+    return pte.kind == "present" and pte.write and not pte.dirty
+
+
 class MM:
     """struct mm_struct with one VMA and one page table (so one PTE lock) covering its pages."""
 
@@ -125,6 +139,9 @@ class MM:
         self.mmap_lock = RWSem(f"{name}.mmap_lock")
         self.ptl = SpinLock(f"{name}.ptl")
         self.pte = [Cell(f"{name}.pte[{a}]", PTE_NONE, str) for a in range(pages)]
+        # set_pte_at and friends run under the PTE lock; only the MMU changes a PTE without
+        # it, setting the dirty bit of a present writable one on a store
+        guarded_by(self.ptl, *self.pte, lockless=_mmu_may_set_dirty)
         self.logical = [0] * pages             # oracle: what the user last stored (ghost state)
         self.mapped = [True] * pages           # VMA coverage (munmap clears it)
         self.alive = True

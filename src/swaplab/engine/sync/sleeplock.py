@@ -8,17 +8,20 @@ migration_entry_wait_on_locked).  Unlike a mutex, any context may unlock (I/O co
 """
 from __future__ import annotations
 
+from ..errors import ModelError
 from ..objects import Shared
 from ..runtime import CTX
 from ..step import LOCK, UNLOCK, WAIT, Step
 
 
 class SleepLock(Shared):
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "guards")
+    fingerprint_skip = ("guards",)
 
     def __init__(self, name: str, locked_by: int = -1):
         super().__init__(name)
         self.owner = locked_by
+        self.guards = False        # some object is guarded_by this lock
 
     def snapshot(self):
         return self.owner
@@ -56,6 +59,11 @@ class SleepLock(Shared):
 
     def unlock(self, label: str = ""):
         yield Step(((self, True),), label or f"unlock {self.name}", kind=UNLOCK, cost="folio_unlock")
+        if self.guards and self.owner != CTX.tid:
+            # guarded_by lets the owner read without a scheduling point: that holds only if
+            # nobody else can end its critical section
+            raise ModelError(f"{self.name} unlocked by a thread that does not hold it, "
+                             "but it guards objects (guarded_by)")
         self.owner = -1
 
     def wait_unlocked(self, label: str = ""):
