@@ -253,3 +253,22 @@ def test_a_writer_of_a_reader_only_rwsem_is_a_model_error():
     r = search(Program(setup, "writer"), "dfs")
     assert [v.kind for v in r.violations] == ["crash"]
     assert "frozen" in r.violations[0].message
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs)
+def test_retries_begun_without_a_scheduling_point_change_no_outcome(spec):
+    # A retry loop's next attempt begins as part of the step before when the thread is not
+    # parked: the reference is naive DFS with every retry its own step.
+    from swaplab.engine import executor
+    assume(any(o[0] == "await" for ops in spec for o in ops))
+    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 10)
+    prog = build(spec)
+    executor.FOLD_RETRIES = False
+    try:
+        plain = search(prog, "dfs")
+    finally:
+        executor.FOLD_RETRIES = True
+    for strategy in ("dfs", "stateful"):
+        assert outcome(search(prog, strategy)) == outcome(plain), strategy

@@ -34,6 +34,10 @@ from .step import CHOICE, LOCK, RETRY, UNLOCK, Step
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
+# Begin another attempt of a retry loop as part of the step before when the thread is not
+# parked (Execution._folds).  Only the tests turn it off, to compare with every retry a step.
+FOLD_RETRIES = True
+
 # Lock events, as DPOR's race analysis needs to tell them apart (Execution.ev_kind).
 ACQUIRE = 1      # a blocking acquire: waits until the lock is free (spin_lock, folio_lock, ...)
 TRYLOCK = 2      # an acquire attempt that never waits
@@ -273,7 +277,7 @@ class Execution:
                     rec["changes"].append((o, old, new))
         if unlocked and self.outcome is None:
             self._check_guarded(t, step, unlocked)
-        if self.outcome is None and not t.done and _is_private(t.pending, tid, self.record):
+        if self.outcome is None and not t.done and self._folds(t):
             self._run_private(t)
         if self.outcome is None and self.seq >= self.max_steps:
             self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
@@ -288,6 +292,17 @@ class Execution:
                                   f"without holding {lock.name}, which guards it", t.tid)
                 return
 
+    def _folds(self, t: ThreadState) -> bool:
+        """Does ``t``'s pending step run as part of the step it just took?  When no other
+        thread can observe it (:func:`_is_private`), and, when exploring, when it begins
+        another attempt of a retry loop and the thread is not parked there: the step itself
+        changes nothing, and had it waited, another thread could only have made the next
+        attempt see what the last one saw, which then ends parked at the same point."""
+        step = t.pending
+        if _is_private(step, t.tid, self.record):
+            return True
+        return step.kind == RETRY and self.record and FOLD_RETRIES and not self.is_parked(t)
+
     def _run_private(self, t: ThreadState) -> None:
         """Run the steps that touch only objects private to ``t`` (a folio nobody else can reach
         yet) as part of the step just taken: no other thread can observe them, so they need no
@@ -296,15 +311,24 @@ class Execution:
         extra = []
         CTX.tid = tid
         try:
-            while not t.done and _is_private(t.pending, tid, self.record):
+            folded = 0
+            while not t.done and self._folds(t):
+                folded += 1
+                if folded > self.max_steps:
+                    self._fail(STEP_BOUND, f"{t.name} ran {self.max_steps} steps nobody else "
+                                           f"can see without stopping", tid)
+                    return
                 step = t.pending
                 if step.might_sleep and self.spin_held[tid]:
                     self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
                                       f"{t.name} {step.label} while holding a spinlock", tid)
                     return
-                if step.kind == RETRY:          # a loop's first attempt begins
+                if step.kind == RETRY:
+                    # another attempt begins; what it would have read decides only parking,
+                    # and both ways lead to the same behaviors (see _folds): no accesses
                     self._begin_attempt(t, step)
-                extra.extend((o.oid, w) for o, w in step.accesses)
+                else:
+                    extra.extend((o.oid, w) for o, w in step.accesses)
                 self._record_footprint(t, step.accesses)
                 if self.tracing:
                     before = [(o, o.snapshot()) for o, w in step.accesses if w]
@@ -315,6 +339,8 @@ class Execution:
                     t.done = True
                     t.pending = None
                 self._note_touched(t, step.accesses)
+                if not t.done:
+                    self._declare_retry_reads(t)
                 if self.tracing:
                     rec = self.trace[-1]
                     if step.kind != RETRY:
