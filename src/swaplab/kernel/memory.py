@@ -152,7 +152,7 @@ class Memory:
         f = Folio(pfn, data, flags, 1, index)
         self.folios[pfn] = f
         if CTX.tid >= 0:
-            f.make_private(CTX.tid)
+            f.make_private(CTX.tid, self.lru_unread)
         return f
 
     def free_new_folio(self, folio: Folio) -> None:
@@ -373,10 +373,12 @@ class Memory:
             writable = ref == 1
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
         excl = ((folio.anon_exclusive, True),) if exclusive else ()
-        yield Step(((cell, True), (folio.mapcount, True), (folio.lru, True)) + excl,
+        # PG_lru is not touched: the folio went on the LRU when it was read in (folio_add_lru),
+        # and one that reclaim has isolated stays off it (do_swap_page adds to the LRU only
+        # KSM's new copy, which is not modeled)
+        yield Step(((cell, True), (folio.mapcount, True)) + excl,
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
         folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
-        folio.lru.value = True
         if exclusive:
             folio.anon_exclusive.value = True
         cell.value = new

@@ -36,6 +36,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation)
         self.mms: dict[str, MM] = {}
         self.folios = {}
+        self.lru_unread = False                   # PG_lru needs no scheduling point (declare_unshared)
         zero = self.alloc_folio(0, -1, PG_uptodate)
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
@@ -73,6 +74,9 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         it): down_read and up_read then never wait and nobody reads the reader counts, so
         they need no scheduling point either."""
         threads = self.scenario.threads
+        # Only reclaim reads PG_lru (isolating a folio from its LRU list); without it, the
+        # flag is its folio's allocator's alone even after the folio is published.
+        self.lru_unread = not any(op.kind == "pageout" for spec in threads for op in spec.ops)
         writers = {spec.mm for spec in threads for op in spec.ops
                    if op.kind in ("fork", "munmap", "exit")}
         for name, mm in self.mms.items():

@@ -104,15 +104,20 @@ class Folio:
     def fields(self):
         return (self.lock, self.ref, self.mapcount, *self.flag_cells(), self.swap, self.data)
 
-    def make_private(self, tid: int) -> None:
-        """A newly allocated folio: only ``tid`` can reach it until it is published."""
+    def make_private(self, tid: int, lru_stays: bool = False) -> None:
+        """A newly allocated folio: only ``tid`` can reach it until it is published.  With
+        ``lru_stays``, PG_lru stays ``tid``'s after that too (nobody isolates folios from the
+        LRU in this program: Kernel.declare_unshared)."""
         for c in self.fields():
             c.private = tid
+        self.lru_owner = tid if lru_stays else -1
 
     def publish(self) -> None:
         """Another thread can now reach the folio (through the swap cache or a PTE)."""
         for c in self.fields():
             c.private = -1
+        if getattr(self, "lru_owner", -1) >= 0:
+            self.lru.private = self.lru_owner
 
     def __repr__(self) -> str:
         return f"folio#{self.pfn}"
