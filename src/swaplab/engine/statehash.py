@@ -21,6 +21,7 @@ and the caller must then treat the state as new: never merging is always sound.
 from __future__ import annotations
 
 import gc
+import operator
 import types
 
 from .liveness import live_locals
@@ -63,7 +64,10 @@ def _plan(cls) -> tuple:
                 sl = (sl,)
             names.extend(n for n in sl if n not in ("__dict__", "__weakref__") and n not in skip)
         has_dict = any("__dict__" in k.__dict__ for k in cls.__mro__ if k is not object)
-        p = _PLANS[cls] = (tuple(names), skip, has_dict, issubclass(cls, Shared))
+        # one C call fetches every slot (a tuple even for one name)
+        getter = (operator.attrgetter(*names) if len(names) > 1 else
+                  (lambda x, n=names[0]: (getattr(x, n),)) if names else None)
+        p = _PLANS[cls] = (tuple(names), skip, has_dict, issubclass(cls, Shared), getter)
     return p
 
 
@@ -76,6 +80,22 @@ _GEN = types.GeneratorType
 _FUNC = types.FunctionType
 _METHOD = types.MethodType
 _BUILTIN = types.BuiltinFunctionType
+
+
+_LAYOUTS: dict = {}      # code -> (its cell and free variables, its local slots in order)
+_KEPT: dict = {}         # (code, offset) -> the variables a picture keeps, sorted
+
+
+def _kept(code, lasti, live) -> tuple:
+    """The variables of a frame suspended at ``lasti`` that its picture shows: the live ones
+    and those a closure shares, in name order."""
+    key = (code, lasti)
+    names = _KEPT.get(key)
+    if names is None:
+        cells = set(code.co_cellvars) | set(code.co_freevars)
+        names = _KEPT[key] = tuple(sorted(n for n in set(code.co_varnames) | cells
+                                          if n in live or n in cells))
+    return names
 
 
 def _value_stack(gen, frame, code, names):
@@ -92,9 +112,13 @@ def _value_stack(gen, frame, code, names):
             or type(refs[k]) is not types.FunctionType or refs[k + 1] is not code:
         return None
     k += 2
-    cells = set(code.co_cellvars) | set(code.co_freevars)
-    slots = list(code.co_varnames) + [c for c in code.co_cellvars if c not in code.co_varnames] \
-        + list(code.co_freevars)
+    layout = _LAYOUTS.get(code)
+    if layout is None:
+        cells = frozenset(code.co_cellvars) | frozenset(code.co_freevars)
+        slots = tuple(code.co_varnames) + tuple(c for c in code.co_cellvars
+                                                if c not in code.co_varnames) + code.co_freevars
+        layout = _LAYOUTS[code] = (cells, slots)
+    cells, slots = layout
     for name in slots:
         if name in cells:
             if k >= len(refs) or type(refs[k]) is not types.CellType:
@@ -163,8 +187,7 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
                 held = [walk(r) for r in gc.get_referents(x) if type(r) not in _HEADER and r is not names]
                 return ("G", code.co_qualname, frame.f_lasti, *loc, "|", *held)
             # dead variables (never read again from here) are left out: engine/liveness.py
-            cells = code.co_cellvars + code.co_freevars
-            loc = [(k, walk(names[k])) for k in sorted(names) if k in live or k in cells]
+            loc = [(k, walk(names[k])) for k in _kept(code, frame.f_lasti, live) if k in names]
             return ("G", code.co_qualname, frame.f_lasti, *loc, "|", *[walk(r) for r in stack])
         if t is set:
             return ("Set", *sorted((walk(e) for e in x), key=repr))
@@ -193,20 +216,30 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
         if t in _ITERATORS:
             fn, args, *rest = x.__reduce__()        # the sequence and the position reached
             return (t.__name__, walk(args), *[walk(r) for r in rest])
-        names, skip, has_dict, shared = _plan(t)
-        if shared:
+        plan = _plan(t)
+        if plan[3]:
             return ("dead", t.__qualname__)
-        return fields(x, t, names, skip, has_dict)
+        return fields(x, t, plan)
 
-    def fields(x, t, names, skip, has_dict):
+    def fields(x, t, plan):
+        names, skip, has_dict, _, getter = plan
         out = [t.__qualname__]
-        for name in names:
+        if getter is not None:
             try:
-                v = getattr(x, name)
-            except AttributeError:
-                out.append(_UNSET)
-                continue
-            out.append(walk(v) if type(v) not in atoms else v)
+                vals = getter(x)
+            except AttributeError:          # a slot never set: name it so
+                vals = None
+            if vals is not None:
+                for v in vals:
+                    out.append(v if type(v) in atoms else walk(v))
+            else:
+                for name in names:
+                    try:
+                        v = getattr(x, name)
+                    except AttributeError:
+                        out.append(_UNSET)
+                        continue
+                    out.append(walk(v) if type(v) not in atoms else v)
         if has_dict:
             for name, v in x.__dict__.items():
                 if name not in skip:
@@ -219,7 +252,6 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
     contents = []
     for o in live:
         t = type(o)
-        names, skip, has_dict, _ = _plan(t)
-        contents.append(fields(o, t, names, skip, has_dict))
+        contents.append(fields(o, t, _plan(t)))
     pic = (tuple(contents), walk(roots))
     return pic, {o.oid: i for i, o in enumerate(live)}
