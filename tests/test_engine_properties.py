@@ -50,8 +50,10 @@ def build(spec) -> Program:
                     yield from lock.locked_step(((x, True),), "locked_step")
                     x.value = x.value + 1
                 else:  # wait in a retry loop until the variable is non-zero
+                    first = True
                     while True:
-                        yield from retry("await")
+                        yield from retry("await", first)
+                        first = False
                         if (yield from xs[o[1]].read()):
                             break
         for t, ops in enumerate(spec):
@@ -272,3 +274,25 @@ def test_retries_begun_without_a_scheduling_point_change_no_outcome(spec):
         executor.FOLD_RETRIES = True
     for strategy in ("dfs", "stateful"):
         assert outcome(search(prog, strategy)) == outcome(plain), strategy
+
+
+def test_a_retry_label_continued_at_another_retry_point_is_a_model_error():
+    # Parking compares an attempt with the last one of the same loop; two loops sharing a
+    # label without first=True would compare with the other loop's attempt.
+    def setup(w):
+        x = Cell("x", 1)
+
+        def body():
+            while True:                     # two loops, one label, no first=True
+                yield from retry("wait")
+                if (yield from x.read()):
+                    break
+            while True:
+                yield from retry("wait")
+                if (yield from x.read()):
+                    break
+
+        w.thread("t0", body())
+    r = search(Program(setup, "two loops"), "dfs")
+    assert [v.kind for v in r.violations] == ["crash"]
+    assert "another retry point" in r.violations[0].message

@@ -92,7 +92,8 @@ class ThreadState:
         # retry label -> [objects count when it last ran,
         #                 footprint: oid -> [object, first state, state after our last touch],
         #                 changed under us: another thread changed a footprint object mid-attempt,
-        #                 the generator running the loop (the record is dropped once it returns)]
+        #                 the generator running the loop (the record is dropped once it returns),
+        #                 where in it the retry point is (its instruction offset)]
         self.loops: dict[str, list] = {}
         self.retries = 0
 
@@ -182,6 +183,9 @@ class Execution:
         rec = t.loops.get(t.pending.label)
         if rec is None or not self.parking or t.pending.n or rec[2]:
             return False                # first attempt, or the last one saw an object change
+        owner = _loop_owner(t.gen)
+        if rec[3] is not owner or owner.gi_frame is None or rec[4] != owner.gi_frame.f_lasti:
+            return False                # another loop's record: _begin_attempt says so
         for obj, snap, _ in rec[1].values():
             if obj.snapshot() != snap:
                 return False            # the next attempt would see something new
@@ -231,7 +235,10 @@ class Execution:
                 # checked once the body has run: did it change o, and may it without the lock?
                 unlocked.append((o, o.snapshot(), o.guarded[1] is not None and o.guarded[1](o)))
         if step.kind == RETRY:
-            self._begin_attempt(t, step)
+            err = self._begin_attempt(t, step)
+            if err:
+                self._fail(CRASH, err, tid)
+                return
         elif t.loops:
             self._record_footprint(t, acc)
         if self.record:
@@ -326,7 +333,10 @@ class Execution:
                 if step.kind == RETRY:
                     # another attempt begins; what it would have read decides only parking,
                     # and both ways lead to the same behaviors (see _folds): no accesses
-                    self._begin_attempt(t, step)
+                    err = self._begin_attempt(t, step)
+                    if err:
+                        self._fail(CRASH, err, tid)
+                        return
                 else:
                     extra.extend((o.oid, w) for o, w in step.accesses)
                 self._record_footprint(t, step.accesses)
@@ -360,11 +370,25 @@ class Execution:
         if not t.done:
             self._declare_retry_reads(t)
 
-    def _begin_attempt(self, t: ThreadState, step) -> None:
-        """A RETRY step runs: a new attempt of its loop, with a fresh record."""
-        if step.label in t.loops:
+    def _begin_attempt(self, t: ThreadState, step) -> str | None:
+        """A RETRY step runs: a new attempt of its loop, with a fresh record.  Returns a model
+        error if the step continues a loop that another retry point began: parking compares
+        an attempt with the last one of the *same* loop (and stateful search relies on that,
+        see dpor_cache.state_picture), so a label belongs to one retry point until a first
+        attempt starts it afresh."""
+        owner = _loop_owner(t.gen)
+        where = owner.gi_frame.f_lasti if owner.gi_frame is not None else -1
+        rec = t.loops.get(step.label)
+        if rec is not None and not _loop_running(rec):
+            rec = None
+        if rec is not None:
             t.retries += 1
-        t.loops[step.label] = [len(self.objects), {}, False, _loop_owner(t.gen)]
+            if not step.n and (rec[3] is not owner or rec[4] != where):
+                return (f"model error: {t.name} continues retry loop '{step.label}' at another "
+                        f"retry point than the one that began it: give each loop its own label, "
+                        f"or pass first=True when a loop is entered")
+        t.loops[step.label] = [len(self.objects), {}, False, owner, where]
+        return None
 
     @staticmethod
     def _record_footprint(t: ThreadState, accesses) -> None:

@@ -7,8 +7,8 @@ steps, same outcomes.  The picture therefore covers everything a thread's future
   locals — and its pending step;
 * everything reachable from those (the model's objects, ghost state such as an oracle's
   record of what the user wrote, closures of guards and final checks), walked by value;
-* the executor's own per-thread state: spinlocks held and retry-loop records (parking: the
-  footprint, and which objects were created since the retry point).
+* the executor's own per-thread state: spinlocks held (not retry-loop records: see
+  ``dpor_cache.state_picture``).
 
 Objects are pictured by value; an object reached twice is pictured once and then referred to by
 the order it was first met, so sharing and cycles are kept.  Fields that cannot change behavior
