@@ -8,42 +8,59 @@ it a duration and lets wake_up cut it short.  schedule() is schedule_timeout(0):
 """
 from __future__ import annotations
 
-from ..objects import Shared
+from ..objects import Cell, Shared
 from ..runtime import CTX
 from ..step import SLEEP, Step
 
 
 class WaitQueue(Shared):
-    __slots__ = ("waiters", "woken")
+    """wait_queue_head_t.  Each task's entry is its own cell, as each task's wait_queue_entry
+    is its own: adding and removing oneself touch only that cell, so two sleepers do not
+    depend on each other (and one coming and going does not look, to the other's retry loop,
+    like a change it saw), while waitqueue_active and wake_up read every entry.  Waking wakes
+    every sleeper (no exclusive waits), so the order of the list does not matter."""
+
+    __slots__ = ("entries",)
 
     def __init__(self, name: str):
         super().__init__(name)
-        self.waiters: list[int] = []
-        self.woken: set[int] = set()     # read by the timed simulator to end sleeps early
+        self.entries: list[Cell] = []     # one per thread, made at first use
 
     def snapshot(self):
-        return tuple(self.waiters)
+        return tuple(t for t, c in enumerate(self.entries) if c._v)
+
+    def _all(self) -> list[Cell]:
+        if not self.entries:
+            ex = CTX.execution
+            self.entries = [Cell(f"{self.name}.entry[{t}]", False) for t in range(len(ex.threads))]
+            for c in self.entries:
+                c.creator = -1            # the queue's, not the thread's that happened to be first
+        return self.entries
 
     def add_wait_queue(self, label: str = ""):
-        yield Step(((self, True),), label or f"add_wait_queue({self.name})", cost="waitqueue")
-        self.waiters.append(CTX.tid)
-        self.woken.discard(CTX.tid)
+        me = self._all()[CTX.tid]
+        yield Step(((me, True),), label or f"add_wait_queue({self.name})", cost="waitqueue")
+        me.value = True
 
     def remove_wait_queue(self, label: str = ""):
-        yield Step(((self, True),), label or f"remove_wait_queue({self.name})", cost="waitqueue")
-        if CTX.tid in self.waiters:
-            self.waiters.remove(CTX.tid)
+        me = self._all()[CTX.tid]
+        yield Step(((me, True),), label or f"remove_wait_queue({self.name})", cost="waitqueue")
+        me.value = False
 
     def waitqueue_active(self, label: str = ""):
-        yield Step(((self, False),), label or f"waitqueue_active({self.name})", cost="read")
-        return bool(self.waiters)
+        entries = self._all()
+        yield Step(tuple((c, False) for c in entries), label or f"waitqueue_active({self.name})",
+                   cost="read")
+        return any(c.value for c in entries)
 
     def wake_up(self, label: str = ""):
-        yield Step(((self, True),), label or f"wake_up({self.name})", cost="wake_up")
-        self.woken.update(self.waiters)
+        entries = self._all()
+        yield Step(tuple((c, False) for c in entries), label or f"wake_up({self.name})",
+                   cost="wake_up")
+        waiters = [t for t, c in enumerate(entries) if c.value]
         ex = CTX.execution
         if ex is not None:
-            ex.on_wake(self, list(self.waiters))
+            ex.on_wake(self, waiters)
 
 
 def schedule_timeout(ticks: int, label: str = ""):
