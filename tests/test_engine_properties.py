@@ -49,6 +49,16 @@ def build(spec) -> Program:
                     x = xs[o[1]]
                     yield from lock.locked_step(((x, True),), "locked_step")
                     x.value = x.value + 1
+                elif o[0] == "await_locked":  # the same, reading it under the spinlock
+                    first = True
+                    while True:
+                        yield from retry("await_locked", first)
+                        first = False
+                        yield from lock.lock()
+                        v = yield from xs[o[1]].read()
+                        yield from lock.unlock()
+                        if v:
+                            break
                 else:  # wait in a retry loop until the variable is non-zero
                     first = True
                     while True:
@@ -64,7 +74,7 @@ def build(spec) -> Program:
 
 
 STEPS = {"read": 1, "write": 1, "locked_inc": 4, "await": 2, "try_inc": 4, "folio_inc": 4,
-         "locked_step": 1}
+         "locked_step": 1, "await_locked": 4}
 
 
 def search(prog, strategy, **kw):
@@ -296,3 +306,36 @@ def test_a_retry_label_continued_at_another_retry_point_is_a_model_error():
     r = search(Program(setup, "two loops"), "dfs")
     assert [v.kind for v in r.violations] == ["crash"]
     assert "another retry point" in r.violations[0].message
+
+
+# Parking itself: a parked retry is taken to be one whose next attempt would only repeat the
+# last one.  Without parking the same programs spin, so naive DFS with a step bound is the
+# reference: every final state either way is reachable the other way.
+spin_op = st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 1), st.integers(0, 1)),
+    st.tuples(st.just("await"), st.integers(0, 1)),
+    st.tuples(st.just("await_locked"), st.integers(0, 1)),
+    st.tuples(st.just("locked_inc"), st.integers(0, 1)),
+)
+spin_programs = st.lists(st.lists(spin_op, min_size=1, max_size=2), min_size=2, max_size=2)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(spin_programs)
+@example([[("await_locked", 0)], [("locked_inc", 1), ("write", 0, 1)]])
+def test_parking_loses_no_final_state(spec):
+    from swaplab.engine import executor
+    assume(any(o[0].startswith("await") for ops in spec for o in ops))
+    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 7)
+    prog = build(spec)
+    parked = search(prog, "dfs")
+    assert parked.stats.complete
+    is_parked = executor.Execution.is_parked
+    executor.Execution.is_parked = lambda self, t: False
+    try:
+        spinning = search(prog, "dfs", max_steps=16, max_executions=5_000)
+    finally:
+        executor.Execution.is_parked = is_parked
+    assume(spinning.stats.complete)       # spinning is exponential: skip the big ones
+    assert parked.stats.final_states == spinning.stats.final_states

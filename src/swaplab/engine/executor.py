@@ -30,7 +30,7 @@ from .errors import ModelError, Violation
 from .objects import FROZEN
 from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome
 from .runtime import CTX
-from .step import CHOICE, LOCK, RETRY, UNLOCK, Step
+from .step import CHOICE, LOCK, RETRY, UNLOCK, WAIT, Step
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -128,6 +128,7 @@ class Execution:
         self.finished = False
         self.preemptions = 0
         self.last_tid = -1
+        self.repeated = -1          # the thread whose last step began another retry attempt
         self.wake_listeners: list = []
         CTX.execution = self
         CTX.tid = -1
@@ -186,10 +187,15 @@ class Execution:
         owner = _loop_owner(t.gen)
         if rec[3] is not owner or owner.gi_frame is None or rec[4] != owner.gi_frame.f_lasti:
             return False                # another loop's record: _begin_attempt says so
-        for obj, snap, _ in rec[1].values():
-            if obj.snapshot() != snap:
-                return False            # the next attempt would see something new
         tid = t.tid
+        for obj, snap, _, waits in rec[1].values():
+            if obj.snapshot() != snap:
+                if waits and snap == -1 and obj.owner not in (-1, tid):
+                    # a lock the attempt only waited for and took is held by another thread:
+                    # the next attempt would wait for it too, and once it is released see
+                    # what the last one saw unless something else changes meanwhile
+                    continue
+                return False            # the next attempt would see something new
         for obj in self.objects[rec[0]:]:
             if obj.creator == tid and not obj.dead():
                 return False            # the last attempt left something new behind
@@ -212,6 +218,7 @@ class Execution:
         t = self.threads[tid]
         step = t.pending
         seq = self.seq
+        self.repeated = -1
         if self.last_tid >= 0 and self.last_tid != tid:
             prev = self.threads[self.last_tid]
             if not prev.done and self.is_enabled(prev):
@@ -240,7 +247,7 @@ class Execution:
                 self._fail(CRASH, err, tid)
                 return
         elif t.loops:
-            self._record_footprint(t, acc)
+            self._record_footprint(t, acc, _waits_only(step))
         if self.record:
             self.ev_tid.append(tid)
             self.ev_acc.append(tuple((o.oid, w) for o, w in acc))
@@ -339,7 +346,7 @@ class Execution:
                         return
                 else:
                     extra.extend((o.oid, w) for o, w in step.accesses)
-                self._record_footprint(t, step.accesses)
+                self._record_footprint(t, step.accesses, _waits_only(step))
                 if self.tracing:
                     before = [(o, o.snapshot()) for o, w in step.accesses if w]
                 CTX.step = step
@@ -383,6 +390,7 @@ class Execution:
             rec = None
         if rec is not None:
             t.retries += 1
+            self.repeated = t.tid
             if not step.n and (rec[3] is not owner or rec[4] != where):
                 return (f"model error: {t.name} continues retry loop '{step.label}' at another "
                         f"retry point than the one that began it: give each loop its own label, "
@@ -391,12 +399,13 @@ class Execution:
         return None
 
     @staticmethod
-    def _record_footprint(t: ThreadState, accesses) -> None:
+    def _record_footprint(t: ThreadState, accesses, waits: bool = False) -> None:
         """Before a step: note, for every retry loop the thread is in, the objects it touches and
         the state each had when first touched (objects the thread itself made during the attempt
         are not part of it: they are new each time round; objects another thread made meanwhile
         are); an object touched before whose state is not the one our last touch left was
-        changed under us by another thread."""
+        changed under us by another thread.  ``waits``: the step only waits for a lock to be
+        free (and takes or releases it): it cannot see who holds the lock."""
         for label, rec in list(t.loops.items()):
             if not _loop_running(rec):
                 del t.loops[label]    # the function that ran this loop has returned
@@ -407,9 +416,12 @@ class Execution:
                 if e is None:
                     if obj.oid < nobj or obj.creator != t.tid:
                         snap = obj.snapshot()
-                        fp[obj.oid] = [obj, snap, snap]
-                elif e[2] != obj.snapshot():
-                    rec[2] = True
+                        fp[obj.oid] = [obj, snap, snap, waits and hasattr(obj, "owner")]
+                else:
+                    if e[2] != obj.snapshot():
+                        rec[2] = True
+                    if not waits:
+                        e[3] = False
 
     @staticmethod
     def _note_touched(t: ThreadState, accesses) -> None:
@@ -429,7 +441,7 @@ class Execution:
         if step.kind == RETRY and not step.n:
             rec = t.loops.get(step.label)
             if rec is not None:
-                step.accesses = tuple((o, False) for o, _, _ in rec[1].values())
+                step.accesses = tuple((e[0], False) for e in rec[1].values())
 
     def add_note(self, text: str) -> None:
         if self.trace:
@@ -505,6 +517,14 @@ def _is_private(step, tid: int, exploring: bool = True) -> bool:
                     or (g[1] is not None and g[1](o)):
                 return False
     return True
+
+
+def _waits_only(step) -> bool:
+    """Does the step only wait for a lock to be free and take or release it (spin_lock,
+    folio_lock, a one-step critical section, folio_wait_locked, unlocks), never seeing who
+    holds it?  (A trylock or a test of the lock does see it.)"""
+    k = step.kind
+    return k == UNLOCK or (step.guard is not None and k in (LOCK, WAIT))
 
 
 def _holds(lock, step, tid: int) -> bool:

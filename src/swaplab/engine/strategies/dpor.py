@@ -113,13 +113,17 @@ class DPOR(Strategy):
             guide.clear()
         if t >= 0:
             pass
-        elif last in en and last not in sleep:
+        elif last in en and last not in sleep and not (ex.repeated == last and len(en - sleep) > 1):
             t = last
         else:
+            # Any choice is sound here (races add the others).  Stay with the thread that ran
+            # last (no preemption) unless it has just begun another attempt of a retry loop:
+            # then let another thread move, or two spinning threads can keep each other
+            # going for thousands of steps before the one they wait for runs.
             free = en - sleep
             if not free:
                 return None           # sleep-set blocked: this execution is redundant
-            t = min(free)
+            t = min(free - {last}) if len(free) > 1 and last in free else min(free)
         node.tid = t
         node.backtrack.add(t)
         return t
