@@ -259,8 +259,8 @@ def replay_cmd(file, design, scenario, full, as_json):
               help="Budget of the stateful search per cell.")
 @click.option("--preemptions", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Bound of the bounded search that runs first in each cell.")
-@click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
-              help="Seconds per cell.")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds per cell (the slowest built-in cells need about 50).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Cells checked at once, one process each (default: one per CPU).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the matrix as HTML.")

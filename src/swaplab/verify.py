@@ -110,6 +110,12 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _size(scenario) -> tuple:
+    """A guess at how long a scenario takes to explore: its threads, then its operations."""
+    threads = getattr(scenario, "threads", ())
+    return len(threads), sum(len(t.ops) for t in threads)
+
+
 def check_many(cells, *, jobs: int = 1, on_done=None, **kw) -> dict:
     """check() every (design class, scenario) of ``cells``, ``jobs`` at a time in worker
     processes (each cell is independent; a process per core is the only way past the GIL).
@@ -132,7 +138,10 @@ def check_many(cells, *, jobs: int = 1, on_done=None, **kw) -> dict:
                                initializer=_quiet_worker)
     futures = []
     try:
-        futures = [pool.submit(_check_cell, i, kw) for i in range(len(cells))]
+        # Biggest first (more threads, then more operations): a long cell started last would
+        # run alone at the end while the other workers sit idle.
+        order = sorted(range(len(cells)), key=lambda i: _size(cells[i][1]), reverse=True)
+        futures = [pool.submit(_check_cell, i, kw) for i in order]
         for f in as_completed(futures):
             i, v = f.result()
             out[i] = v
