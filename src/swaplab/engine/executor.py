@@ -318,9 +318,10 @@ class Execution:
         return step.kind == RETRY and self.record and FOLD_RETRIES and not self.is_parked(t)
 
     def _run_private(self, t: ThreadState) -> None:
-        """Run the steps that touch only objects private to ``t`` (a folio nobody else can reach
-        yet) as part of the step just taken: no other thread can observe them, so they need no
-        scheduling point of their own.  Their accesses are added to that step's."""
+        """Run the steps that need no scheduling point of their own (:meth:`_folds`: a folio
+        nobody else can reach yet, reads under the lock that guards the object, the start of
+        another retry attempt) as part of the step just taken.  Their accesses are added to
+        that step's (a retry's are not: they decide only parking)."""
         tid = t.tid
         extra = []
         CTX.tid = tid
