@@ -111,11 +111,7 @@ class DPOR(Strategy):
                 t = g
                 break
             guide.clear()
-        if t >= 0:
-            pass
-        elif last in en and last not in sleep and not (ex.repeated == last and len(en - sleep) > 1):
-            t = last
-        else:
+        if t < 0:
             # Any choice is sound here (races add the others).  Stay with the thread that ran
             # last (no preemption) unless it has just begun another attempt of a retry loop:
             # then let another thread move, or two spinning threads can keep each other
@@ -123,7 +119,10 @@ class DPOR(Strategy):
             free = en - sleep
             if not free:
                 return None           # sleep-set blocked: this execution is redundant
-            t = min(free - {last}) if len(free) > 1 and last in free else min(free)
+            if last in free and not (ex.repeated == last and len(free) > 1):
+                t = last
+            else:
+                t = min(free - {last} or free)
         node.tid = t
         node.backtrack.add(t)
         return t
