@@ -184,8 +184,8 @@ class Execution:
         rec = t.loops.get(t.pending.label)
         if rec is None or not self.parking or t.pending.n or rec[2]:
             return False                # first attempt, or the last one saw an object change
-        owner = _loop_owner(t.gen)
-        if rec[3] is not owner or owner.gi_frame is None or rec[4] != owner.gi_frame.f_lasti:
+        owner, where = _retry_point(t.gen)
+        if rec[3] is not owner or where < 0 or rec[4] != where:
             return False                # another loop's record: _begin_attempt says so
         tid = t.tid
         for obj, snap, _, waits in rec[1].values():
@@ -224,9 +224,7 @@ class Execution:
             if not prev.done and self.is_enabled(prev):
                 self.preemptions += 1
         self.last_tid = tid
-        if step.might_sleep and self.spin_held[tid]:
-            self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
-                              f"{t.name} {step.label} while holding a spinlock", tid)
+        if self._sleeps_in_atomic(t, step):
             return
         acc = step.accesses
         unlocked = []
@@ -296,6 +294,15 @@ class Execution:
         if self.outcome is None and self.seq >= self.max_steps:
             self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
 
+    def _sleeps_in_atomic(self, t: ThreadState, step) -> bool:
+        """A step that may sleep while the thread holds a spinlock: the kernel's "sleeping
+        function called from invalid context", reported as a crash."""
+        if step.might_sleep and self.spin_held[t.tid]:
+            self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
+                              f"{t.name} {step.label} while holding a spinlock", t.tid)
+            return True
+        return False
+
     def _check_guarded(self, t: ThreadState, step, unlocked) -> None:
         """A step changed guarded objects without holding their lock: a model error unless
         the declaration allows a lockless change in the state the object was in."""
@@ -334,9 +341,7 @@ class Execution:
                                            f"can see without stopping", tid)
                     return
                 step = t.pending
-                if step.might_sleep and self.spin_held[tid]:
-                    self._fail(CRASH, f"BUG: sleeping function called from invalid context: "
-                                      f"{t.name} {step.label} while holding a spinlock", tid)
+                if self._sleeps_in_atomic(t, step):
                     return
                 if step.kind == RETRY:
                     # another attempt begins; what it would have read decides only parking,
@@ -384,8 +389,7 @@ class Execution:
         an attempt with the last one of the *same* loop (and stateful search relies on that,
         see dpor_cache.state_picture), so a label belongs to one retry point until a first
         attempt starts it afresh."""
-        owner = _loop_owner(t.gen)
-        where = owner.gi_frame.f_lasti if owner.gi_frame is not None else -1
+        owner, where = _retry_point(t.gen)
         rec = t.loops.get(step.label)
         if rec is not None and not _loop_running(rec):
             rec = None
@@ -539,6 +543,12 @@ def _holds(lock, step, tid: int) -> bool:
 
 def _loop_running(rec) -> bool:
     return rec[3].gi_frame is not None
+
+
+def _retry_point(gen) -> tuple:
+    """(the generator that called retry(), the offset it is suspended at; -1 if none)."""
+    owner = _loop_owner(gen)
+    return owner, owner.gi_frame.f_lasti if owner.gi_frame is not None else -1
 
 
 def _loop_owner(gen):
