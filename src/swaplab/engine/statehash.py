@@ -86,14 +86,25 @@ _LAYOUTS: dict = {}      # code -> (its cell and free variables, its local slots
 _KEPT: dict = {}         # (code, offset) -> the variables a picture keeps, sorted
 
 
+def _layout(code) -> tuple:
+    """(the code's cell and free variables, its local slots in the order a frame holds them)."""
+    layout = _LAYOUTS.get(code)
+    if layout is None:
+        cells = frozenset(code.co_cellvars) | frozenset(code.co_freevars)
+        slots = tuple(code.co_varnames) + tuple(c for c in code.co_cellvars
+                                                if c not in code.co_varnames) + code.co_freevars
+        layout = _LAYOUTS[code] = (cells, slots)
+    return layout
+
+
 def _kept(code, lasti, live) -> tuple:
     """The variables of a frame suspended at ``lasti`` that its picture shows: the live ones
     and those a closure shares, in name order."""
     key = (code, lasti)
     names = _KEPT.get(key)
     if names is None:
-        cells = set(code.co_cellvars) | set(code.co_freevars)
-        names = _KEPT[key] = tuple(sorted(n for n in set(code.co_varnames) | cells
+        cells = _layout(code)[0]
+        names = _KEPT[key] = tuple(sorted(n for n in cells.union(code.co_varnames)
                                           if n in live or n in cells))
     return names
 
@@ -112,13 +123,7 @@ def _value_stack(gen, frame, code, names):
             or type(refs[k]) is not types.FunctionType or refs[k + 1] is not code:
         return None
     k += 2
-    layout = _LAYOUTS.get(code)
-    if layout is None:
-        cells = frozenset(code.co_cellvars) | frozenset(code.co_freevars)
-        slots = tuple(code.co_varnames) + tuple(c for c in code.co_cellvars
-                                                if c not in code.co_varnames) + code.co_freevars
-        layout = _LAYOUTS[code] = (cells, slots)
-    cells, slots = layout
+    cells, slots = _layout(code)
     for name in slots:
         if name in cells:
             if k >= len(refs) or type(refs[k]) is not types.CellType:
