@@ -210,7 +210,7 @@ def build_guarded(spec, declare: bool) -> Program:
             w.thread(f"t{t}", body(t, ops))
         if declare:
             guarded_by(lock, g, lockless=lambda c: c._v % 2 == 0)
-            sem.declare_no_writer(len(spec))
+            sem.declare_no_writer()
         w.fingerprint(lambda: (tuple(x.peek() for x in xs), g.peek(), tuple(sorted(seen.items()))))
     return Program(setup, "guarded")
 
@@ -261,7 +261,7 @@ def test_a_writer_of_a_reader_only_rwsem_is_a_model_error():
             yield from sem.up_write()
 
         w.thread("t0", body())
-        sem.declare_no_writer(1)
+        sem.declare_no_writer()
     r = search(Program(setup, "writer"), "dfs")
     assert [v.kind for v in r.violations] == ["crash"]
     assert "frozen" in r.violations[0].message

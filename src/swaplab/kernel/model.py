@@ -74,15 +74,16 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         it): down_read and up_read then never wait and nobody reads the reader counts, so
         they need no scheduling point either."""
         threads = self.scenario.threads
+        kinds = {op.kind for spec in threads for op in spec.ops}
         # Only reclaim reads PG_lru (isolating a folio from its LRU list); without it, the
         # flag is its folio's allocator's alone even after the folio is published.
-        self.lru_unread = not any(op.kind == "pageout" for spec in threads for op in spec.ops)
+        self.lru_unread = "pageout" not in kinds
         writers = {spec.mm for spec in threads for op in spec.ops
                    if op.kind in ("fork", "munmap", "exit")}
         for name, mm in self.mms.items():
             if name not in writers:
-                mm.mmap_lock.declare_no_writer(len(threads))
-        if any(op.kind == "swapoff" for spec in threads for op in spec.ops):
+                mm.mmap_lock.declare_no_writer()
+        if "swapoff" in kinds:
             return
         self.si.users_live.private = FROZEN
         for t, cell in enumerate(self.si.users_all()):

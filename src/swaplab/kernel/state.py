@@ -74,6 +74,7 @@ class Folio:
         self.freed = False
         self.index = index                     # folio->index: the virtual page it belongs to
         self.lock = FolioLock(self)
+        self.lru_owner = -1                    # keeps PG_lru private once published (make_private)
         name = f"folio#{pfn}"
         self.ref = OwnedCell(self, f"{name}.ref", ref)
         self.mapcount = OwnedCell(self, f"{name}.mapcount", 0)
@@ -116,7 +117,7 @@ class Folio:
         """Another thread can now reach the folio (through the swap cache or a PTE)."""
         for c in self.fields():
             c.private = -1
-        if getattr(self, "lru_owner", -1) >= 0:
+        if self.lru_owner >= 0:
             self.lru.private = self.lru_owner
 
     def __repr__(self) -> str:

@@ -33,14 +33,13 @@ class RWSem(Shared):
     def _no_writer(self) -> bool:
         return self.writer < 0
 
-    def declare_no_writer(self, nthreads: int) -> None:
+    def declare_no_writer(self) -> None:
         """Nobody takes this rwsem for write in this program: the writer field is frozen and
         each reader cell is its own thread's, so down_read and up_read touch nothing another
         thread can observe and need no scheduling point (the executor runs them as part of
         the step before).  A down_write after this is a model error: the executor refuses a
-        write to a frozen object."""
-        if not self.readers:
-            self.readers = [Cell(f"{self.name}.reader[{t}]", 0) for t in range(nthreads)]
+        write to a frozen object.  Call it once the program's threads exist."""
+        self._reader(0)               # every thread's reader cell
         self.private = FROZEN
         for t, cell in enumerate(self.readers):
             cell.private = t
