@@ -77,6 +77,19 @@ STEPS = {"read": 1, "write": 1, "locked_inc": 4, "await": 2, "try_inc": 4, "foli
          "locked_step": 1, "await_locked": 4}
 
 
+def random_programs(examples: int):
+    """Hypothesis settings shared by every property here: reproducible, no deadline (naive
+    DFS is exponential), and programs filtered by size."""
+    return settings(max_examples=examples, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def size(spec, steps=None) -> int:
+    """Visible steps of a random program (``steps``: per operation, STEPS by default)."""
+    steps = STEPS if steps is None else steps
+    return sum(steps[o[0]] for ops in spec for o in ops)
+
+
 def search(prog, strategy, **kw):
     """Every execution, every failure, nothing minimized."""
     return explore(prog, strategy, stop_on_first=False, minimize=False, **kw)
@@ -87,12 +100,11 @@ def outcome(r) -> tuple:
     return r.stats.final_states, {v.signature() for v in r.violations}
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@random_programs(150)
 @given(programs)
 def test_dpor_matches_dfs_on_random_programs(spec):
     # naive DFS is exponential: keep programs to at most 10 visible steps in all
-    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 10)
+    assume(size(spec) <= 10)
     prog = build(spec)
     dfs = search(prog, "dfs")
     dpor = search(prog, "dpor")
@@ -109,15 +121,14 @@ def test_dpor_matches_dfs_on_random_programs(spec):
 bigger_programs = st.lists(st.lists(op, min_size=1, max_size=3), min_size=3, max_size=4)
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@random_programs(120)
 @given(bigger_programs)
 def test_dpor_and_stateful_search_agree_on_bigger_programs(spec):
     # Too big for DFS, so the two reductions check each other: they share the race analysis
     # but not the state cache.  This comparison, run over 2,000 random programs by
     # tools/fuzz_engine.py, found the bug below; these 120 examples do not meet it (it is rarer:
     # one program in 2,000), which is why it is also pinned on its own.
-    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 20)
+    assume(size(spec) <= 20)
     prog = build(spec)
     dpor = search(prog, "dpor")
     cached = search(prog, "stateful")
@@ -215,8 +226,7 @@ def build_guarded(spec, declare: bool) -> Program:
     return Program(setup, "guarded")
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@random_programs(120)
 @given(guarded_programs)
 # Each fails if the fold ignores one of its conditions (checked by breaking the executor):
 # the lock holder reads g while it is even, so the lockless writer may still change it ...
@@ -224,7 +234,7 @@ def build_guarded(spec, declare: bool) -> Program:
 # ... and a thread that does not hold the lock reads g.
 @example([[("g_step",), ("write", 0, 1), ("g_read",)], [("read", 0), ("g_step",)]])
 def test_guarded_reads_and_reader_only_rwsems_change_no_outcome(spec):
-    assume(sum(GUARDED_STEPS[o[0]] for ops in spec for o in ops) <= 10)
+    assume(size(spec, GUARDED_STEPS) <= 10)
     plain = search(build_guarded(spec, False), "dfs")
     assert not plain.violations            # the program keeps its own declarations
     declared = build_guarded(spec, True)
@@ -267,15 +277,14 @@ def test_a_writer_of_a_reader_only_rwsem_is_a_model_error():
     assert "frozen" in r.violations[0].message
 
 
-@settings(max_examples=100, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@random_programs(100)
 @given(programs)
 def test_retries_begun_without_a_scheduling_point_change_no_outcome(spec):
     # A retry loop's next attempt begins as part of the step before when the thread is not
     # parked: the reference is naive DFS with every retry its own step.
     from swaplab.engine import executor
     assume(any(o[0] == "await" for ops in spec for o in ops))
-    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 10)
+    assume(size(spec) <= 10)
     prog = build(spec)
     executor.FOLD_RETRIES = False
     try:
@@ -320,14 +329,13 @@ spin_op = st.one_of(
 spin_programs = st.lists(st.lists(spin_op, min_size=1, max_size=2), min_size=2, max_size=2)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@random_programs(30)
 @given(spin_programs)
 @example([[("await_locked", 0)], [("locked_inc", 1), ("write", 0, 1)]])
 def test_parking_loses_no_final_state(spec):
     from swaplab.engine import executor
     assume(any(o[0].startswith("await") for ops in spec for o in ops))
-    assume(sum(STEPS[o[0]] for ops in spec for o in ops) <= 7)
+    assume(size(spec) <= 7)
     prog = build(spec)
     parked = search(prog, "dfs")
     assert parked.stats.complete

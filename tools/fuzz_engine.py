@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from test_engine_properties import STEPS, build, outcome, search  # noqa: E402
+from test_engine_properties import STEPS, build, outcome, search, size  # noqa: E402
 
 
 def random_program(rng: random.Random, max_steps: int) -> list:
@@ -31,7 +31,7 @@ def random_program(rng: random.Random, max_steps: int) -> list:
                 ops.append(("write", rng.randint(0, 2), rng.randint(0, 2)) if o == "write"
                            else (o, rng.randint(0, 2)))
             spec.append(ops)
-        if sum(STEPS[o[0]] for ops in spec for o in ops) <= max_steps:
+        if size(spec) <= max_steps:
             return spec
 
 
