@@ -67,7 +67,7 @@ def check_final_state(k) -> None:
                 raise Violation("leak", f"swap_map[{off}] = {fmt_map(m)}: the slot is pinned by nobody "
                                 "(no swap-cache folio, no PTE): leaked")
             raise Violation("accounting", f"swap_map[{off}] = {fmt_map(m)} but the swap cache "
-                            f"{'holds' if cached else 'has no'} a folio for it")
+                            f"{'holds a' if cached else 'has no'} folio for it")
     inuse = sum(1 for c in si.swap_map if c.peek())
     if si.inuse_pages.peek() != inuse:
         raise Violation("accounting", f"si->inuse_pages = {si.inuse_pages.peek()} but {inuse} slots are in use")
