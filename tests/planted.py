@@ -70,6 +70,18 @@ class WritesStaleData(Kernel):
         yield from folio.writeback.write(False)
 
 
+class MunmapForgetsZap(Kernel):
+    """munmap drops the VMA without zapping its page table: the page (or its swap slot) can
+    never be freed."""
+    name = "planted-munmap-forgets-zap"
+
+    def munmap(self, mm, addrs):
+        yield from mm.mmap_lock.down_write()
+        for a in addrs:
+            mm.mapped[a] = False
+        yield from mm.mmap_lock.up_write()
+
+
 class UnmapForgetsSwapDuplicate(Kernel):
     """try_to_unmap_one installs the swap PTE without swap_duplicate: once reclaim drops the
     cache's SWAP_HAS_CACHE the slot is free under the PTE."""
