@@ -123,13 +123,6 @@ ops = ["fork B"]
     assert k.si.swap_map[0].peek() == 2
 
 
-@pytest.mark.parametrize("name", builtin_names())
-def test_builtin_scenarios_have_no_violation_under_the_swap_cache_design(name):
-    v = check(DESIGNS["swapcache"], get_scenario(name), strategy="bounded", max_executions=5000, preemptions=1)
-    assert v.ok, v.violation
-    assert v.complete in ("complete", "bound 1")
-
-
 # Complete explorations under the swap-cache design: every built-in scenario (docs/findings.md,
 # "Coverage").  Measured 2026-11-26, one core: 0.05 to 6 s each, and about 40 s for
 # three-faults; about 55 s in all.

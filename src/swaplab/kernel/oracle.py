@@ -4,8 +4,9 @@ Each live mm must read back what its user last wrote, wherever the page lives (m
 swap cache, or on the device).  The swap accounting must balance: each slot's count equals the
 swap PTEs (and design-declared holders, such as a marker that keeps its PTE's reference) that
 point at it; SWAP_HAS_CACHE is set exactly when a folio is in the swap cache for the slot; no
-slot is leaked.  No folio is left locked; each live folio's refcount equals its mappings plus
-the swap cache's reference.  A writable PTE never maps a folio another mm also maps.
+slot is leaked, and no entry outlives its VMA.  No folio is left locked; each live folio's
+refcount equals its mappings plus the swap cache's reference.  A writable PTE never maps a folio
+another mm also maps.
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def check_final_state(k) -> None:
         for addr, cell in enumerate(mm.pte):
             pte = cell.peek()
             where, value = None, None
+            if not mm.mapped[addr] and pte.kind != "none":
+                # munmap zaps the range before the VMA goes: an entry left in it would be counted
+                # below as a live reference to a folio or slot that nobody can ever free
+                raise Violation("leak", f"{mm.name}.pte[{addr}] = {pte} outlives its VMA: munmap "
+                                "did not zap it")
             if pte.kind == "present":
                 mapped.setdefault(pte.pfn, []).append((mm, addr, pte))
                 if pte.pfn == ZERO_PFN:
@@ -67,7 +73,7 @@ def check_final_state(k) -> None:
                 raise Violation("leak", f"swap_map[{off}] = {fmt_map(m)}: the slot is pinned by nobody "
                                 "(no swap-cache folio, no PTE): leaked")
             raise Violation("accounting", f"swap_map[{off}] = {fmt_map(m)} but the swap cache "
-                            f"{'holds' if cached else 'has no'} a folio for it")
+                            f"{'holds a' if cached else 'has no'} folio for it")
     inuse = sum(1 for c in si.swap_map if c.peek())
     if si.inuse_pages.peek() != inuse:
         raise Violation("accounting", f"si->inuse_pages = {si.inuse_pages.peek()} but {inuse} slots are in use")
