@@ -33,8 +33,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-BLOCK = re.compile(r"(?P<open><!-- swaplab:begin (?P<attrs>.*?) -->\n)(?P<body>.*?)(?P<close><!-- swaplab:end -->)",
-                   re.S)
+# A marker stands alone on its line, at its start (an indented or inline one is an example).
+BLOCK = re.compile(r"^(?P<open><!-- swaplab:begin (?P<attrs>[^\n]*?) -->\n)(?P<body>.*?)^(?P<close><!-- swaplab:end -->)$",
+                   re.S | re.M)
 ATTR = re.compile(r'(\w+)="([^"]*)"')
 DURATION = re.compile(r"\b\d+(?:\.\d+)?s\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
