@@ -51,7 +51,7 @@ def _state(driver):
 
 
 def _expect_at(w, s, pos):
-    """The page at position ``pos`` (0: before any step) shows w's state there."""
+    """The page at position ``pos`` (0: before any step) shows w's state there; returns ``s``."""
     assert s["pos"] == pos and s["label"] == f"step {pos} / {len(w.steps)}"
     want = w.initial if pos == 0 else w.states[pos - 1]
     shown = {k: v for k, v in s["cells"].items() if v != "—"}
@@ -61,6 +61,7 @@ def _expect_at(w, s, pos):
     else:
         assert set(s["chg"]) == w.changed(pos - 1)
         assert s["row"] == pos and s["run"] == w.steps[pos - 1].tid + 1     # column 0 is the step number
+    return s
 
 
 def test_step_through_view(driver, check_page):
@@ -78,7 +79,7 @@ def test_step_through_view(driver, check_page):
     assert len(shown) >= 3 and shown[0] > 1           # the default view skips steps that change nothing
 
     driver.find_element(By.CSS_SELECTOR, ".walk .next").click()
-    s = _expect_at(w, _state(driver), shown[0]) or _state(driver)
+    s = _expect_at(w, _state(driver), shown[0])
     assert s["chg"], "the first shown step changes something"
     ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
     _expect_at(w, _state(driver), shown[1])
@@ -88,8 +89,7 @@ def test_step_through_view(driver, check_page):
     _expect_at(w, _state(driver), shown[1])
 
     ActionChains(driver).send_keys(Keys.END).perform()
-    s = _state(driver)
-    _expect_at(w, s, len(w.steps))
+    s = _expect_at(w, _state(driver), len(w.steps))
     assert "data-loss" in s["end"] and w.outcome.startswith("data-loss")
     # the race as the state shows it at the end: T0's stale folio#1 is mapped
     assert "folio#1" in s["cells"]["A.pte[0]"]

@@ -98,6 +98,29 @@ def test_compare_html_links_each_violating_cell(tmp_path):
     assert bad_cells == len(links)
 
 
+def test_replay_html_and_perfetto_under_another_design(bypass_ce, tmp_path):
+    """The bypass counterexample replayed under the merged fix stops where T1 backs off
+    (docs/findings.md); the page and the trace show the replay up to there."""
+    sched, _, _ = bypass_ce
+    ce, page, pf = tmp_path / "ce.json", tmp_path / "r.html", tmp_path / "r.json"
+    ce.write_text(sched.dumps())
+    r = run("replay", str(ce), "--design", "prepare-sleep", "--html", str(page), "--perfetto", str(pf))
+    assert r.exit_code == 0 and "diverges" in r.output
+    (data,) = _walkdata(page.read_text())
+    assert data["outcome"] is None and data["divergence"] and 0 < len(data["steps"]) < len(sched)
+    doc = json.loads(pf.read_text())
+    steps = [e for e in doc["traceEvents"] if e.get("cat") == "step"]
+    assert len(steps) == len(data["steps"])
+    assert any("diverges" in n for n in doc["otherData"]["runs"][0]["notes"])
+
+
+def test_no_counterexample_no_perfetto_file(tmp_path):
+    pf = tmp_path / "t.json"
+    r = CliRunner().invoke(main, ["check", "-d", "swapcache", "-s", "fork-vs-fault",
+                                 "--perfetto", str(pf)])
+    assert r.exit_code == 0 and not pf.exists() and "no counterexample" in r.stderr
+
+
 # --- Perfetto ----------------------------------------------------------------------------------
 
 def _check_trace_structure(doc):
