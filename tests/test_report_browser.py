@@ -113,12 +113,12 @@ def test_compare_cells_link_to_their_counterexample(driver, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     page = tmp_path / "m.html"
-    r = CliRunner().invoke(main, ["compare", "--designs", "bypass,prepare-sleep", "--scenarios", "slot-reuse",
+    r = CliRunner().invoke(main, ["compare", "--designs", "bypass", "--scenarios", "slot-reuse,two-faults",
                                   "--time-limit", "5", "--jobs", "1", "--html", str(page)], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     driver.get(page.as_uri())
     links = driver.find_elements(By.CSS_SELECTOR, ".matrix td a")
-    assert [a.get_attribute("href").split("#")[1] for a in links] == ["ce-bypass--slot-reuse"]  # prepare-sleep: ok
+    assert [a.get_attribute("href").split("#")[1] for a in links] == ["ce-bypass--slot-reuse"]  # two-faults: ok
     links[0].click()
     assert driver.execute_script("return location.hash") == "#ce-bypass--slot-reuse"
     active = driver.execute_script("return document.querySelector('.walk.active').id")
