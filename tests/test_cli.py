@@ -65,7 +65,7 @@ def test_compare_subset_with_html(tmp_path):
     assert r.exit_code == 0, r.output          # both verdicts are as the scenario expects
     assert "data-loss" in r.output and "bypass on slot-reuse: data-loss" in r.output
     text = h.read_text()
-    assert text.startswith("<!doctype html>") and "<script" not in text
+    assert text.startswith("<!doctype html>") and "<script src" not in text   # self-contained
 
 
 def test_compare_json_reports_a_differing_expectation(tmp_path):

@@ -20,7 +20,7 @@ from .designs import DESIGNS, DesignError, get_design
 from .engine import STRATEGIES, Schedule, ScheduleError, replay
 from .kernel import make_program
 from .report.files import write_atomic
-from .report.html import matrix_html
+from .report.html import check_html, matrix_html, replay_html
 from .report.trace import format_columns
 from .scenarios import ScenarioError, builtin_names, get_scenario
 from .verify import Verdict, check, check_many
@@ -146,9 +146,13 @@ def _search_options(f):
 @_search_options
 @click.option("--save-trace", type=click.Path(dir_okay=False), help="Write the counterexample's schedule here.")
 @click.option("--full", is_flag=True, help="Show every step of the counterexample, not only those that change state.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with a step-through view of the counterexample.")
+@click.option("--perfetto", "perfetto_file", type=click.Path(dir_okay=False),
+              help="Also write the counterexample as Chrome trace-event JSON (Perfetto UI, chrome://tracing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def check_cmd(design, scenario, strategy, preemptions, max_executions, time_limit, seed, depth, save_trace,
-              full, as_json):
+              full, html_file, perfetto_file, as_json):
     """Check one design on one scenario."""
     d, s = _load(design, scenario)
     if preemptions is None:
@@ -176,7 +180,26 @@ def check_cmd(design, scenario, strategy, preemptions, max_executions, time_limi
         _print_verdict(d, s, v, trace_text)
         if save_trace and v.violation is not None:
             out.print(f"schedule saved to {save_trace}  (swaplab replay {save_trace})")
+    _write_reports(html_file, lambda: check_html(d, s, v, trace_text), perfetto_file, d, s,
+                   v.violation.schedule if v.violation is not None else None, as_json)
     sys.exit(0 if v.ok else 1)
+
+
+def _write_reports(html_file, make_html, perfetto_file, d, s, schedule, quiet: bool) -> None:
+    """--html and --perfetto of check and replay (report/html.py, report/perfetto.py)."""
+    from .report.perfetto import schedule_trace
+    if html_file:
+        write_atomic(html_file, make_html())
+        if not quiet:
+            out.print(f"HTML written to {html_file}", markup=False)
+    if perfetto_file:
+        if schedule is None:
+            err.print("no counterexample: --perfetto wrote nothing")
+        else:
+            write_atomic(perfetto_file, schedule_trace(make_program(d, s), schedule, f"{d.name} on {s.name}"))
+            if not quiet:
+                out.print(f"Perfetto trace written to {perfetto_file}  (open it in Perfetto UI or chrome://tracing)",
+                          markup=False)
 
 
 def _trace_text(d, s, v: Verdict, full: bool) -> str:
@@ -210,8 +233,12 @@ def _print_verdict(d, s, v: Verdict, trace_text) -> None:
 @click.option("--design", "-d", help="Replay under this design instead of the one saved.")
 @click.option("--scenario", "-s", help="The scenario, if the file does not name one.")
 @click.option("--full", is_flag=True, help="Show every step.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with a step-through view of the replay.")
+@click.option("--perfetto", "perfetto_file", type=click.Path(dir_okay=False),
+              help="Also write the replay as Chrome trace-event JSON (Perfetto UI, chrome://tracing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def replay_cmd(file, design, scenario, full, as_json):
+def replay_cmd(file, design, scenario, full, html_file, perfetto_file, as_json):
     """Print a saved counterexample, or replay it under another design and say where it diverges."""
     try:
         text = open(file, encoding="utf-8").read()
@@ -249,6 +276,8 @@ def replay_cmd(file, design, scenario, full, as_json):
             out.print(f"=> {outcome.kind}: {outcome.message}", markup=False)
         elif not divergence:
             out.print("=> the schedule runs to the end with no violation", markup=False)
+    _write_reports(html_file, lambda: replay_html(d, s, file, sched, format_columns(ex, verbose=full)),
+                   perfetto_file, d, s, sched, as_json)
     sys.exit(1 if outcome is not None else 0)
 
 
@@ -313,7 +342,7 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
             out.print("")
             out.print(text, markup=False)
     if html_file:
-        write_atomic(html_file, matrix_html(dn, sn, {k: v for k, v in cells.items()}, traces, notes))
+        write_atomic(html_file, matrix_html(ds, ss, cells, notes))
         if not as_json:
             out.print(f"\nHTML written to {html_file}")
     sys.exit(1 if mismatches or interrupted else 0)
@@ -372,8 +401,11 @@ def _distinct_traces(ds, ss, cells):
 @click.option("--cpus", type=click.IntRange(1, 64), default=None, help="Override the CPU count (default 4).")
 @click.option("--costs", "costs_file", type=click.Path(dir_okay=False), help="A TOML file overriding costs.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write PNG and SVG plots here.")
+@click.option("--perfetto", "perfetto_file", type=click.Path(dir_okay=False),
+              help="Also write every run as Chrome trace-event JSON on the simulated clock (the first "
+                   "20000 steps of each run).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, as_json):
+def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, perfetto_file, as_json):
     """Timed simulation: what each design costs in fault latency, retries and throughput."""
     from .sim.bench import run_bench
     from .sim.costs import CostError, load_costs
@@ -385,13 +417,18 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, as_j
     ds = [_load(n)[0] for n in (design_list.split(",") if design_list else list(DESIGNS))]
     wls = list(workloads) or list(WORKLOADS)
     docs = []
+    from .report.perfetto import StepRecorder, trace_json
+    recorders = []
     try:
         with _CellProgress("bench", len(ds) * len(wls), not as_json) as bar:
             for w in wls:
                 results = []
                 for d in ds:
                     bar.at(f"{w} × {d.name}")
-                    results.append(run_bench(d, w, costs, seed=seed))
+                    rec = StepRecorder(f"{w} × {d.name}") if perfetto_file else None
+                    results.append(run_bench(d, w, costs, seed=seed, recorder=rec))
+                    if rec is not None:
+                        recorders.append(rec)
                     bar.advance()
                 docs.append((w, results))
     except KeyboardInterrupt:
@@ -407,6 +444,10 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, as_j
             files = write_plots(results, w, plot_dir)
             if not as_json:
                 out.print("plots: " + ", ".join(files), markup=False)
+    if perfetto_file:
+        write_atomic(perfetto_file, trace_json([r.finish() for r in recorders]))
+        if not as_json:
+            out.print(f"Perfetto trace written to {perfetto_file}", markup=False)
 
 
 def _us(ns: float) -> str:

@@ -31,8 +31,10 @@ def make_strategy(name: str, *, preemptions: int = 2, seed: int = 0, depth: int 
 
 
 def run_execution(program: Program, strategy: Strategy, *, max_steps: int = 20000,
-                  tracing: bool = False, checking: bool = False) -> Execution:
-    """Run one execution to its end, asking ``strategy`` for every decision."""
+                  tracing: bool = False, checking: bool = False, on_step=None) -> Execution:
+    """Run one execution to its end, asking ``strategy`` for every decision.  ``on_step(ex)``,
+    if given, is called after every step (a report's snapshot of the state; the engine does
+    not know what the program's state is)."""
     ex = Execution(program, tracing=tracing, checking=checking, max_steps=max_steps)
     ex.abandoned = False
     if ex.finished:
@@ -50,6 +52,8 @@ def run_execution(program: Program, strategy: Strategy, *, max_steps: int = 2000
         step = threads[tid].pending
         choice = strategy.choose(ex, tid, step.n) if step.kind == CHOICE else 0
         ex.execute(tid, choice)
+        if on_step is not None:
+            on_step(ex)
         if ex.outcome is not None:
             break
     return ex
@@ -175,10 +179,12 @@ def minimize_outcome(program: Program, found: Outcome, *, budget: int = 20000,
     return found
 
 
-def replay(program: Program, schedule: Schedule, *, tracing: bool = True, max_steps: int = 20000):
-    """Run ``schedule`` once.  Returns (execution, divergence message or None)."""
+def replay(program: Program, schedule: Schedule, *, tracing: bool = True, max_steps: int = 20000,
+           on_step=None):
+    """Run ``schedule`` once.  Returns (execution, divergence message or None).  ``on_step(ex)``
+    is called after every step (see run_execution)."""
     strat = Replay(schedule)
     strat.start(program)
     strat.next_execution()
-    ex = run_execution(program, strat, tracing=tracing, max_steps=max_steps)
+    ex = run_execution(program, strat, tracing=tracing, max_steps=max_steps, on_step=on_step)
     return ex, strat.divergence

@@ -55,11 +55,11 @@ class BenchResult:
                 "wall_seconds": round(self.wall, 3), "steps": self.steps}
 
 
-def run_bench(design_cls, workload: str, costs: Costs, *, seed: int = 0, **params) -> BenchResult:
+def run_bench(design_cls, workload: str, costs: Costs, *, seed: int = 0, recorder=None, **params) -> BenchResult:
     sc = build(workload, **params)
     latency_tids = [0] if workload == "ui" else None
     t0 = time.perf_counter()
-    sim = TimedRun(make_program(design_cls, sc), costs, latency_tids=latency_tids)
+    sim = TimedRun(make_program(design_cls, sc), costs, latency_tids=latency_tids, recorder=recorder)
     # the seed staggers thread start times by up to 2 µs: different, reproducible races
     import random
     rng = random.Random(seed)

@@ -4,10 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# No creation date in the files: regenerating a plot from the same run gives the same bytes
+# (make docs rewrites docs/img; an unchanged figure should not show up as a change).
+_REPRODUCIBLE = {"png": {"Software": None}, "svg": {"Date": None}}
+
+
 def write_plots(results, workload: str, outdir: str) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    plt.rcParams["svg.hashsalt"] = "swaplab"      # fixed ids in the SVG, not random ones
 
     d = Path(outdir)
     d.mkdir(parents=True, exist_ok=True)
@@ -26,7 +32,7 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.legend(fontsize=8)
     for ext in ("png", "svg"):
         p = d / f"{workload}-latency-cdf.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+        fig.savefig(p, dpi=110, bbox_inches="tight", metadata=_REPRODUCIBLE[ext])
         written.append(str(p))
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -36,7 +42,7 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.tick_params(axis="x", rotation=45)
     for ext in ("png", "svg"):
         p = d / f"{workload}-throughput.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+        fig.savefig(p, dpi=110, bbox_inches="tight", metadata=_REPRODUCIBLE[ext])
         written.append(str(p))
     plt.close(fig)
     return written

@@ -40,8 +40,9 @@ CONTENDED = {"backoffs", "fault_retry", "marker_waits", "swapcache_prepare_eexis
 
 
 class TimedRun:
-    def __init__(self, program, costs, *, max_steps: int = 5_000_000, latency_tids=None):
+    def __init__(self, program, costs, *, max_steps: int = 5_000_000, latency_tids=None, recorder=None):
         self.costs = costs
+        self.recorder = recorder      # report/perfetto.StepRecorder: sees every step and its times
         self.ex = Execution(program, max_steps=max_steps, record=False, parking=False)
         self.kernel = getattr(self.ex.world, "kernel", None)
         if self.kernel is not None:
@@ -128,10 +129,16 @@ class TimedRun:
                 wake = end_cpu + step.n * costs.tick
                 self.sleeping[tid] = wake
                 self.sleeps += 1
+                if self.recorder is not None:
+                    self.recorder.before(ex, tid)
                 ex.execute(tid, 0)
+                if self.recorder is not None:
+                    self.recorder.after(ex, tid, start, end_cpu)
                 heapq.heappush(self.cpu_free, end_cpu)
                 self.ready[tid] = wake       # a wake_up during the sleep moves it earlier
             else:
+                if self.recorder is not None:
+                    self.recorder.before(ex, tid)
                 ex.execute(tid, 0)       # choices take their first value: allocation is "lowest"
                 if step.cost == "think_until":
                     # idle until a point in time: the CPU is free meanwhile
@@ -141,6 +148,8 @@ class TimedRun:
                     dur = step.n if step.cost == "think" else costs.of(step.cost)
                     heapq.heappush(self.cpu_free, start + dur)
                     self.ready[tid] = start + dur
+                if self.recorder is not None:
+                    self.recorder.after(ex, tid, start, self.ready[tid] if step.cost != "think_until" else start)
             self.now = max(self.now, self.ready[tid] if step.kind != SLEEP else start)
         self.elapsed = max(self.ready) if self.ready else 0
         return ex.outcome
