@@ -19,9 +19,13 @@ def matrix_html(designs, scenarios, cells, traces, notes) -> str:
     for d in designs:
         out.append(f"<tr><th>{html.escape(d)}</th>")
         for s in scenarios:
+            if (d, s) not in cells:             # never run (compare was interrupted)
+                out.append("<td class='unk'>-</td>")
+                continue
             v, expected = cells[(d, s)]
-            cls = "ok" if v.ok and v.complete == "complete" else "unk" if v.ok else "bad"
-            miss = " miss" if expected is not None and expected != v.status else ""
+            cls = "ok" if v.ok and v.complete == "complete" and not v.interrupted else \
+                "unk" if v.ok or v.status == "died" else "bad"
+            miss = " miss" if expected is not None and expected != v.status and v.finished else ""
             title = f"expected {expected}" if expected else ""
             out.append(f"<td class='{cls}{miss}' title='{html.escape(title)}'>{html.escape(v.short())}"
                        f"<br><small>{v.executions}</small></td>")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..report.files import atomic_path
+
 
 def write_plots(results, workload: str, outdir: str) -> list[str]:
     import matplotlib
@@ -26,7 +28,8 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.legend(fontsize=8)
     for ext in ("png", "svg"):
         p = d / f"{workload}-latency-cdf.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=ext)
         written.append(str(p))
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -36,7 +39,8 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.tick_params(axis="x", rotation=45)
     for ext in ("png", "svg"):
         p = d / f"{workload}-throughput.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=ext)
         written.append(str(p))
     plt.close(fig)
     return written
