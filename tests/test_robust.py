@@ -156,6 +156,17 @@ def test_a_worker_that_dies_loses_its_own_cell_only():
     assert r.exit_code == exitcodes.INCOMPLETE
 
 
+def test_a_worker_stuck_beyond_its_watchdog_is_killed(monkeypatch):
+    import swaplab.cells as cells
+    monkeypatch.setattr(cells, "GRACE_SECONDS", 0.5)       # killed 1.5 × 1 s + 0.5 s after it starts
+    got = {}
+    d, s = get_design(f"{USER}:BlocksAlarm"), get_scenario("two-faults")
+    t0 = time.monotonic()
+    check_many([(d, s)], jobs=1, on_done=lambda i, v: got.__setitem__(i, v), time_limit=1)
+    assert time.monotonic() - t0 < 6
+    assert got[0].status == "died" and "did not stop at the 1s time limit" in got[0].error
+
+
 def test_ctrl_c_cuts_the_running_cells_and_says_so():
     got = {}
     d, s = DESIGNS["swapcache"], get_scenario("three-faults")

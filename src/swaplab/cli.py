@@ -226,9 +226,9 @@ def _save_schedule(path: str, v: Verdict, design: str, scenario: str) -> str:
     if v.violation is None:
         try:
             os.unlink(path)
-            return f"no violation: no schedule to save; removed the old {path}"
+            return f"no violation found: no schedule to save; removed the old {path}"
         except FileNotFoundError:
-            return f"no violation: no schedule saved to {path}"
+            return f"no violation found: no schedule saved to {path}"
     sched = v.violation.schedule
     sched.meta.update({"design": _spec_for_file(design), "scenario": _spec_for_file(scenario),
                        "verdict": v.status, "message": v.violation.message,

@@ -67,3 +67,13 @@ class BugOn(PrepareSleep):
     def swapin_backoff(self, vmf):
         yield from self.si.swap_map[vmf.entry].read("READ_ONCE(swap_map)")
         raise Violation("crash", "VM_BUG_ON: a back-off with the pin held")
+
+
+class BlocksAlarm(PrepareSleep):
+    """Blocks the watchdog's signal, then never yields: only a kill from outside stops it."""
+
+    def swapin_backoff(self, vmf):
+        yield from self.si.swap_map[vmf.entry].read("READ_ONCE(swap_map)")
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+        while True:
+            pass

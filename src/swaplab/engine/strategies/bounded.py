@@ -14,10 +14,11 @@ from .dfs import _Node, backtrack_tree
 
 class _Prefix:
     """Work for a later level: replay the first ``n - 1`` decisions of a finished execution,
-    then switch to thread ``last`` (``last`` -1: replay ``n`` decisions, no switch).  Every switch deferred from one execution shares that
-    execution's path (its thread list and choices), so the work list costs a few words per
-    deferred switch and one path per execution, not a copy of the path per switch (which grew
-    with the square of the execution's length)."""
+    then switch to thread ``last`` (``last`` -1: replay ``n`` decisions, no switch).  Every
+    switch deferred from one execution shares that execution's path (its thread list and
+    choices), so the work list costs a few words per deferred switch and one path per
+    execution, not a copy of the path per switch (which grew with the square of the
+    execution's length)."""
 
     __slots__ = ("tids", "choices", "n", "last")
 
