@@ -1,8 +1,13 @@
-"""The swaplab command line: designs, scenarios, check, replay, compare.
+"""The swaplab command line: designs, scenarios, check, replay, compare, bench.
 
-Exit status: 0 no violation (or every verdict as expected), 1 a violation (or a verdict that
-differs from the scenario's expectation), 2 bad input.  --json prints one JSON document on
-stdout; progress goes to stderr, and only when stderr is a terminal.
+Exit status (swaplab/exitcodes.py, README "Exit status"):
+  0    every search complete (or complete up to the bound asked for) and as expected
+  1    a violation (compare: a verdict that differs from the scenario's [expect])
+  2    bad input or a design error (a Python exception in the design's own code)
+  3    a search incomplete (time limit, execution budget, a dead worker), no violation
+  130  interrupted (Ctrl-C); what was found so far is still reported
+--json prints one JSON document on stdout (schemas: docs/schema/<command>.json); progress
+goes to stderr, and only when stderr is a terminal.
 """
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import exitcodes
 from .designs import DESIGNS, DesignError, get_design
 from .engine import STRATEGIES, Schedule, ScheduleError, replay
+from .inputs import Seconds, output_dir, output_file, split_names
 from .kernel import make_program
 from .report.files import write_atomic
 from .report.html import check_html, matrix_html, replay_html
@@ -88,7 +95,18 @@ class _CellProgress:
             self.prog.advance(self.task)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    def invoke(self, ctx):
+        # Ctrl-C outside a search (loading, printing): exit 130 as the table says, not click's 1
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("swaplab: interrupted", err=True)
+            ctx.exit(exitcodes.INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\n" + exitcodes.TABLE)
 @click.version_option(package_name="swaplab")
 def main():
     """Explore every interleaving of a Linux swap-in design and print the race."""
@@ -134,9 +152,12 @@ def _search_options(f):
                      help="Preemption bound for bounded search [default: 1 with auto (stateful "
                           "search follows and finds deeper races), 2 with bounded].")(f)
     f = click.option("--max-executions", type=click.IntRange(1), default=2000000, show_default=True)(f)
-    f = click.option("--time-limit", type=click.FloatRange(0.1), default=None, help="Seconds.")(f)
+    f = click.option("--time-limit", type=Seconds(), default=None,
+                     help="Seconds for the whole check, minimization included.")(f)
     f = click.option("--seed", type=int, default=0, show_default=True, help="For pct and random.")(f)
     f = click.option("--depth", type=click.IntRange(1, 10), default=3, show_default=True, help="PCT depth d.")(f)
+    f = click.option("--max-steps", type=click.IntRange(10), default=10000, show_default=True,
+                     help="Steps one execution may take; beyond it a thread loops (step-bound).")(f)
     return f
 
 
@@ -151,38 +172,40 @@ def _search_options(f):
 @click.option("--perfetto", "perfetto_file", type=click.Path(dir_okay=False),
               help="Also write the counterexample as Chrome trace-event JSON (Perfetto UI, chrome://tracing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def check_cmd(design, scenario, strategy, preemptions, max_executions, time_limit, seed, depth, save_trace,
-              full, html_file, perfetto_file, as_json):
+def check_cmd(design, scenario, strategy, preemptions, max_executions, time_limit, seed, depth, max_steps,
+              save_trace, full, html_file, perfetto_file, as_json):
     """Check one design on one scenario."""
+    output_file(save_trace, "--save-trace")
+    output_file(html_file, "--html")
+    output_file(perfetto_file, "--perfetto")
     d, s = _load(design, scenario)
     if preemptions is None:
         preemptions = 1 if strategy == "auto" else 2
     prog, update = _progress(f"{d.name} × {s.name}", not as_json)
+    t0 = time.perf_counter()
     try:
         if prog:
             prog.start()
         v = check(d, s, strategy=strategy, max_executions=max_executions, time_limit=time_limit,
-                  preemptions=preemptions, seed=seed, depth=depth, progress=update)
+                  preemptions=preemptions, seed=seed, depth=depth, progress=update, max_steps=max_steps)
     finally:
         if prog:
             prog.stop()
-    trace_text = _trace_text(d, s, v, full) if v.violation is not None else None
-    if save_trace and v.violation is not None:
-        sched = v.violation.schedule
-        sched.meta.update({"design": design, "scenario": scenario, "verdict": v.status,
-                           "message": v.violation.message})
-        write_atomic(save_trace, sched.dumps() + "\n")
+    trace_text = _trace_text(d, s, v, full, _render_limit(time_limit, t0)) if v.violation is not None else None
+    saved = None
+    if save_trace:
+        saved = _save_schedule(save_trace, v, design, scenario)
     if as_json:
         doc = v.to_json()
         doc["trace"] = trace_text
         click.echo(json.dumps(doc, indent=1))
     else:
         _print_verdict(d, s, v, trace_text)
-        if save_trace and v.violation is not None:
-            out.print(f"schedule saved to {save_trace}  (swaplab replay {save_trace})")
+        if saved:
+            out.print(saved, markup=False)
     _write_reports(html_file, lambda: check_html(d, s, v, trace_text), perfetto_file, d, s,
                    v.violation.schedule if v.violation is not None else None, as_json)
-    sys.exit(0 if v.ok else 1)
+    sys.exit(exitcodes.for_verdict(v))
 
 
 def _write_reports(html_file, make_html, perfetto_file, d, s, schedule, quiet: bool) -> None:
@@ -202,22 +225,61 @@ def _write_reports(html_file, make_html, perfetto_file, d, s, schedule, quiet: b
                           markup=False)
 
 
-def _trace_text(d, s, v: Verdict, full: bool) -> str:
-    ex, _ = replay(make_program(d, s), v.violation.schedule)
-    head = (f"{d.name} on {s.name}: {v.violation.kind} "
+def _render_limit(time_limit, t0) -> float | None:
+    """Time left to replay a counterexample for its trace: what the check left of its limit,
+    and at least 40% of the limit (so a check that used all its time still shows its trace,
+    and the whole command stays within twice the limit)."""
+    if time_limit is None:
+        return None
+    return max(time_limit - (time.perf_counter() - t0), time_limit * 0.4)
+
+
+def _spec_for_file(spec: str) -> str:
+    """A design or scenario as given on the command line, with a file path made absolute so
+    that a saved schedule replays from any directory."""
+    if ":" in spec and spec.split(":", 1)[0].endswith(".py"):
+        path, cls = spec.rsplit(":", 1)
+        return f"{os.path.abspath(path)}:{cls}"
+    if "/" in spec or spec.endswith(".toml"):
+        return os.path.abspath(spec)
+    return spec
+
+
+def _save_schedule(path: str, v: Verdict, design: str, scenario: str) -> str:
+    """Write the counterexample's schedule; with none, remove an old file there (a stale
+    schedule would replay a violation this run did not find).  Returns what to tell the user."""
+    if v.violation is None:
+        try:
+            os.unlink(path)
+            return f"no violation found: no schedule to save; removed the old {path}"
+        except FileNotFoundError:
+            return f"no violation found: no schedule saved to {path}"
+    sched = v.violation.schedule
+    sched.meta.update({"design": _spec_for_file(design), "scenario": _spec_for_file(scenario),
+                       "verdict": v.status, "message": v.violation.message,
+                       "minimal": v.violation.minimal is not False})
+    write_atomic(path, sched.dumps() + "\n")
+    return f"schedule saved to {path}  (swaplab replay {path})"
+
+
+def _trace_text(d, s, v: Verdict, full: bool, time_limit: float | None = None) -> str:
+    ex, divergence = replay(make_program(d, s), v.violation.schedule, time_limit=time_limit)
+    minimal = "" if v.violation.minimal is not False else "; NOT minimal: its minimization was cut short"
+    head = (f"{d.name} on {s.name}: {v.status} "
             f"({v.violation.preemptions} preemption{'s' if v.violation.preemptions != 1 else ''}, "
-            f"{len(v.violation.schedule)} steps)")
-    return format_columns(ex, verbose=full, title=head) + f"\n\n=> {v.violation.kind}: {v.violation.message}"
+            f"{len(v.violation.schedule)} steps{minimal})")
+    cut = f"\n\n(trace cut: {divergence})" if ex.timed_out else ""
+    return format_columns(ex, verbose=full, title=head) + cut + f"\n\n=> {v.status}: {v.violation.message}"
 
 
 def _print_verdict(d, s, v: Verdict, trace_text) -> None:
-    out.print(f"design    {d.name}: {d.summary}")
-    out.print(f"scenario  {s.name}: {s.description}")
-    out.print(f"verdict   {v.describe()}")
+    out.print(f"design    {d.name}: {d.summary}", markup=False)
+    out.print(f"scenario  {s.name}: {s.description}", markup=False)
+    out.print(f"verdict   {v.describe()}", markup=False)
     searches = "; ".join(f"{r.strategy}: {r.stats.executions} executions, {r.stats.steps} steps, "
                          f"{'complete' if r.stats.complete else 'stopped: ' + (r.stats.stopped_by or 'budget')}"
                          + (f", {r.guarantee}" if r.guarantee else "") for r in v.results)
-    out.print(f"explored  {searches} ({v.seconds:.2f}s)")
+    out.print(f"explored  {searches} ({v.seconds:.2f}s)", markup=False)
     if v.interrupted:
         out.print("interrupted: the verdict covers only what was explored before Ctrl-C")
     expected = s.expect.get(d.name)
@@ -232,33 +294,57 @@ def _print_verdict(d, s, v: Verdict, trace_text) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--design", "-d", help="Replay under this design instead of the one saved.")
 @click.option("--scenario", "-s", help="The scenario, if the file does not name one.")
+@click.option("--time-limit", type=Seconds(), default=None, help="Seconds.")
 @click.option("--full", is_flag=True, help="Show every step.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False),
               help="Also write a self-contained HTML report with a step-through view of the replay.")
 @click.option("--perfetto", "perfetto_file", type=click.Path(dir_okay=False),
               help="Also write the replay as Chrome trace-event JSON (Perfetto UI, chrome://tracing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def replay_cmd(file, design, scenario, full, html_file, perfetto_file, as_json):
+def replay_cmd(file, design, scenario, time_limit, full, html_file, perfetto_file, as_json):
     """Print a saved counterexample, or replay it under another design and say where it diverges."""
+    output_file(html_file, "--html")
+    output_file(perfetto_file, "--perfetto")
     try:
-        text = open(file, encoding="utf-8").read()
+        with open(file, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise BadInput(f"{file}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{file}: not UTF-8 text (byte {e.start}): a saved schedule is the JSON "
+                       f"`swaplab check --save-trace` writes") from None
     try:
         sched = Schedule.loads(text)
     except ScheduleError as e:
         raise BadInput(f"{file}: {e}") from None
     dname = design or sched.meta.get("design")
     sname = scenario or sched.meta.get("scenario")
-    if not dname or not sname:
+    if not isinstance(dname, str) or not isinstance(sname, str) or not dname or not sname:
         raise BadInput(f"{file}: the schedule does not name its design and scenario; give --design and --scenario")
-    d, s = _load(dname, sname)
-    ex, divergence = replay(make_program(d, s), sched)
+    try:
+        d, s = _load(dname, sname)
+    except BadInput as e:
+        if scenario is None and sname == sched.meta.get("scenario"):
+            e.message = f"{file}: the saved scenario cannot be loaded: {e.message}; give --scenario"
+        raise
+    names = [t.name for t in s.threads]
+    if sched.threads and sched.threads != names:
+        raise BadInput(f"{file}: the schedule was saved for threads {', '.join(sched.threads)}, but "
+                       f"scenario {s.name} has {', '.join(names) or 'none'}: it was saved for another "
+                       f"scenario (or the file changed since); give the right --scenario")
+    if any(t >= len(names) for t in sched.steps):
+        raise BadInput(f"{file}: the schedule names thread {max(sched.steps)}, but scenario {s.name} "
+                       f"has {len(names)} threads")
+    ex, divergence = replay(make_program(d, s), sched, time_limit=time_limit)
     outcome = ex.outcome
+    kind = None if outcome is None else ("design-error" if outcome.kind == "model-error" else outcome.kind)
     if as_json:
         click.echo(json.dumps({"design": d.name, "scenario": s.name, "steps_replayed": ex.seq,
                                "steps_saved": len(sched), "divergence": divergence,
-                               "outcome": None if outcome is None else {"kind": outcome.kind,
+                               "timed_out": ex.timed_out,
+                               "outcome": None if outcome is None else {"kind": kind,
                                                                           "message": outcome.message}},
                               indent=1))
     else:
@@ -268,17 +354,21 @@ def replay_cmd(file, design, scenario, full, html_file, perfetto_file, as_json):
         if divergence:
             stack = ""
             t = ex.threads[sched.steps[ex.seq]] if ex.seq < len(sched) and sched.steps[ex.seq] < len(ex.threads) else None
-            if t is not None and not t.done:
+            if t is not None and not t.done and not ex.timed_out:
                 from .engine.executor import _stack
                 stack = " in " + " → ".join(_stack(t.gen)[2:]) if _stack(t.gen) else ""
             out.print(f"=> {d.name} diverges from the saved schedule at {divergence}{stack}", markup=False)
         if outcome is not None:
-            out.print(f"=> {outcome.kind}: {outcome.message}", markup=False)
+            out.print(f"=> {kind}: {outcome.message}", markup=False)
         elif not divergence:
             out.print("=> the schedule runs to the end with no violation", markup=False)
     _write_reports(html_file, lambda: replay_html(d, s, file, sched, format_columns(ex, verbose=full)),
                    perfetto_file, d, s, sched, as_json)
-    sys.exit(1 if outcome is not None else 0)
+    if kind == "design-error":
+        sys.exit(exitcodes.BAD_INPUT)
+    if outcome is not None:
+        sys.exit(exitcodes.FOUND)
+    sys.exit(exitcodes.INCOMPLETE if ex.timed_out else exitcodes.OK)
 
 
 @main.command("compare")
@@ -288,7 +378,7 @@ def replay_cmd(file, design, scenario, full, html_file, perfetto_file, as_json):
               help="Budget of the stateful search per cell.")
 @click.option("--preemptions", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Bound of the bounded search that runs first in each cell.")
-@click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
+@click.option("--time-limit", type=Seconds(), default=60.0, show_default=True,
               help="Seconds per cell (the slowest built-in cells need about 50).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Cells checked at once, one process each (default: one per CPU).")
@@ -296,12 +386,23 @@ def replay_cmd(file, design, scenario, full, html_file, perfetto_file, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_limit, jobs, html_file, as_json):
     """The designs × scenarios matrix, with each distinct counterexample below it."""
-    dnames = design_list.split(",") if design_list else list(DESIGNS)
-    snames = scenario_list.split(",") if scenario_list else builtin_names()
+    output_file(html_file, "--html")
+    dnames = split_names(design_list, "designs") or list(DESIGNS)
+    snames = split_names(scenario_list, "scenarios") or builtin_names()
     ds = [_load(n)[0] for n in dnames]
     ss = [_load(None, n)[1] for n in snames]
-    jobs = jobs or os.cpu_count() or 1
+    if len({d.name for d in ds}) < len(ds):
+        dup = next(d.name for d in ds if sum(e.name == d.name for e in ds) > 1)
+        raise BadInput(f"two of the designs given are named {dup!r}: give each design its own name")
+    known = list(DESIGNS) + [d.name for d in ds if d.name not in DESIGNS]
+    for sc in ss:
+        try:
+            sc.check_expect_names(known)
+        except ScenarioError as e:
+            raise BadInput(str(e)) from None
     pairs = [(d, s) for d in ds for s in ss]
+    from .cells import cpu_count
+    jobs = min(jobs or cpu_count(), len(pairs))
     cells: dict = {}
     t0 = time.perf_counter()
     total = len(pairs)
@@ -320,17 +421,28 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
     elapsed = time.perf_counter() - t0
     dn = [d.name for d in ds]
     sn = [s.name for s in ss]
-    traces = _distinct_traces(ds, ss, cells)
-    mismatches = [(d, s, e, v.status) for (d, s), (v, e) in cells.items() if e is not None and e != v.status]
-    notes = [f"{len(cells)} of {total} cells in {elapsed:.1f}s ({jobs} at a time); each cell: bounded search "
-             f"up to {preemptions} preemption(s), then stateful DPOR up to {max_executions} executions or "
-             f"{time_limit:g}s."]
+    traces = _distinct_traces(ds, ss, cells, time_limit)
+    ordered = [(d, s) for d in dn for s in sn if (d, s) in cells]      # the matrix's order
+    mismatches = [(d, s, cells[d, s][1], cells[d, s][0].status) for d, s in ordered
+                  if cells[d, s][1] not in (None, cells[d, s][0].status) and cells[d, s][0].finished]
+    lost = [(d, s, cells[d, s][0]) for d, s in ordered if not cells[d, s][0].finished]
+    limit = "no time limit" if time_limit is None else f"{time_limit:g}s"
+    notes = [f"{sum(v.finished for v, _ in cells.values())} of {total} cells in {elapsed:.1f}s ({jobs} at a time); "
+             f"each cell: bounded search up to {preemptions} preemption(s), then stateful DPOR up to "
+             f"{max_executions} executions or {limit}."]
     if interrupted:
-        notes.append("INTERRUPTED: the matrix holds only the cells finished before Ctrl-C.")
+        notes.append("INTERRUPTED: the matrix holds only the cells finished before Ctrl-C "
+                     "(cut: stopped part way; -: never started).")
+    for d, s, v in lost:
+        why = v.error or ("the search did not finish (" + ", ".join(
+            r.stats.stopped_by or "budget" for r in v.results if not r.stats.complete) + ")")
+        notes.append(f"{d} on {s}: {v.short()}: {why}")
     for d, s, e, got in mismatches:
         notes.append(f"{d} on {s}: expected {e}, found {got}")
     if as_json:
-        click.echo(json.dumps({"cells": [dict(v.to_json(), expected=e) for (v, e) in cells.values()],
+        click.echo(json.dumps({"cells": [dict(cells[k][0].to_json(), expected=cells[k][1]) for k in ordered],
+                               "not_run": [{"design": d, "scenario": s} for d in dn for s in sn
+                                           if (d, s) not in cells],
                                "mismatches": [{"design": d, "scenario": s, "expected": e, "found": g}
                                               for d, s, e, g in mismatches],
                                "interrupted": interrupted, "seconds": round(elapsed, 2)}, indent=1))
@@ -345,7 +457,8 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
         write_atomic(html_file, matrix_html(ds, ss, cells, notes))
         if not as_json:
             out.print(f"\nHTML written to {html_file}")
-    sys.exit(1 if mismatches or interrupted else 0)
+    sys.exit(exitcodes.for_cells([v for v, _ in cells.values()], mismatches=bool(mismatches),
+                                 interrupted=interrupted))
 
 
 def _print_matrix(dn, sn, cells) -> None:
@@ -363,7 +476,8 @@ def _print_matrix(dn, sn, cells) -> None:
                 continue
             v, e = cells[(d, s)]
             a += v.short().center(cw)
-            b += (str(v.executions) + ("" if e is None else " ✓" if e == v.status else " ✗")).center(cw)
+            b += (str(v.executions) + ("" if e is None or not v.finished
+                                       else " ✓" if e == v.status else " ✗")).center(cw)
         lines += [a.rstrip(), b.rstrip()]
     out.print("\n".join(lines), markup=False)
     out.print("")
@@ -372,9 +486,16 @@ def _print_matrix(dn, sn, cells) -> None:
     out.print("first line: verdict (ok: every interleaving explored; ok≤K: every schedule with at most K "
               "preemptions explored; ok?: a budget ran out; otherwise the violation found); second line: "
               "executions explored, ✓/✗ = matches/differs from the scenario's [expect]", markup=False)
+    shown = {v.short() for v, _ in cells.values()}
+    extra = [text for key, text in (("ok~", "ok~: every sampled run asked for made, no violation"),
+                                    ("cut", "cut: stopped by Ctrl-C part way, no verdict"),
+                                    ("died", "died: its worker process died, no verdict"))
+             if key in shown] + (["-: never run"] if len(cells) < len(dn) * len(sn) else [])
+    if extra:
+        out.print("; ".join(extra), markup=False)
 
 
-def _distinct_traces(ds, ss, cells):
+def _distinct_traces(ds, ss, cells, time_limit=None):
     """One counterexample per distinct (design, violation kind), the shortest found."""
     best: dict = {}
     for d in ds:
@@ -388,7 +509,8 @@ def _distinct_traces(ds, ss, cells):
             cur = best.get(key)
             if cur is None or len(v.violation.schedule) < len(cur[2].violation.schedule):
                 best[key] = (d, s, v)
-    return [(f"{d.name} on {s.name}: {v.status}", _trace_text(d, s, v, False)) for d, s, v in best.values()]
+    return [(f"{d.name} on {s.name}: {v.status}", _trace_text(d, s, v, False, time_limit))
+            for d, s, v in best.values()]
 
 
 @main.command("bench")
@@ -410,15 +532,18 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, perf
     from .sim.bench import run_bench
     from .sim.costs import CostError, load_costs
     from .sim.workloads import WORKLOADS
+    output_dir(plot_dir, "--plot")
+    output_file(perfetto_file, "--perfetto")
     try:
         costs = load_costs(costs_file, hz=int(hz) if hz else None, cpus=cpus)
     except CostError as e:
         raise BadInput(str(e)) from None
-    ds = [_load(n)[0] for n in (design_list.split(",") if design_list else list(DESIGNS))]
-    wls = list(workloads) or list(WORKLOADS)
+    ds = [_load(n)[0] for n in (split_names(design_list, "designs") or list(DESIGNS))]
+    wls = list(dict.fromkeys(workloads)) or list(WORKLOADS)
     docs = []
     from .report.perfetto import StepRecorder, trace_json
     recorders = []
+    interrupted = False
     try:
         with _CellProgress("bench", len(ds) * len(wls), not as_json) as bar:
             for w in wls:
@@ -432,9 +557,10 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, perf
                     bar.advance()
                 docs.append((w, results))
     except KeyboardInterrupt:
+        interrupted = True
         err.print("interrupted: showing the workloads finished so far")
     if as_json:
-        click.echo(json.dumps({"hz": costs.hz, "cpus": costs.cpus, "seed": seed,
+        click.echo(json.dumps({"hz": costs.hz, "cpus": costs.cpus, "seed": seed, "interrupted": interrupted,
                                "workloads": {w: [r.to_json() for r in rs] for w, rs in docs}}, indent=1))
     for w, results in docs:
         if not as_json:
@@ -448,6 +574,10 @@ def bench_cmd(workloads, design_list, seed, hz, cpus, costs_file, plot_dir, perf
         write_atomic(perfetto_file, trace_json([r.finish() for r in recorders]))
         if not as_json:
             out.print(f"Perfetto trace written to {perfetto_file}", markup=False)
+    if interrupted:
+        sys.exit(exitcodes.INTERRUPTED)
+    if any(r.outcome.startswith("model-error") for _, rs in docs for r in rs):
+        sys.exit(exitcodes.BAD_INPUT)       # a design raised: its figures mean nothing
 
 
 def _us(ns: float) -> str:

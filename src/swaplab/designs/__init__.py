@@ -6,6 +6,9 @@ that subclasses :class:`swaplab.kernel.Kernel` (or any design here).
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import re
+import sys
 from pathlib import Path
 
 from ..kernel import Kernel
@@ -42,6 +45,7 @@ def get_design(spec: str) -> type[Kernel]:
     try:
         loader_spec = importlib.util.spec_from_file_location(mod_name, p)
         module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[mod_name] = module      # inspect (the design's file and lines) looks here
         loader_spec.loader.exec_module(module)
     except SyntaxError as e:
         raise DesignError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
@@ -54,9 +58,39 @@ def get_design(spec: str) -> type[Kernel]:
     if not (isinstance(cls, type) and issubclass(cls, Kernel)):
         raise DesignError(f"{path}:{cls_name} must be a class that subclasses swaplab.kernel.Kernel "
                           "(or a built-in design such as swaplab.designs.bypass.Bypass)")
-    if getattr(cls, "name", "swapcache") in DESIGNS and cls.name == Kernel.name and cls is not Kernel:
-        cls.name = cls_name
+    _own_name(cls, cls_name, p)
     return cls
+
+
+def _kebab(name: str) -> str:
+    """SpinUntilClear -> spin-until-clear."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower().replace("_", "-")
+
+
+def _own_name(cls, cls_name: str, path: Path) -> None:
+    """A user design has a name of its own: the class's ``name`` when it sets one, else one
+    made from the class name; never a built-in's (in ``compare`` its row would overwrite the
+    built-in's, and every verdict would be printed under the wrong design)."""
+    builtin = DESIGNS.get(getattr(cls, "name", None))
+    try:
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        line = 1
+    if "name" in vars(cls):
+        if builtin is not None and builtin is not cls:
+            raise DesignError(f"{path}:{line}: {cls_name}.name is {cls.name!r}, the name of a built-in "
+                              f"design; give your design its own (e.g. name = \"my-{cls.name}\")")
+        return
+    derived = _kebab(cls_name)
+    if derived in DESIGNS:
+        raise DesignError(f"{path}:{line}: {cls_name} sets no name, and the one made from its class "
+                          f"name, {derived!r}, is a built-in design's; set name = \"...\" in the class")
+    parent = builtin.name if builtin is not None else getattr(cls, "name", "?")
+    cls.name = derived
+    if "summary" not in vars(cls):
+        cls.summary = f"a user design ({path.name}:{cls_name}, based on {parent})"
+    if "reference" not in vars(cls):
+        cls.reference = str(path.resolve())
 
 
 __all__ = ["DESIGNS", "BUILTIN", "DesignError", "get_design"]

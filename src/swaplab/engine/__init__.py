@@ -9,7 +9,8 @@ from .errors import ModelError, Violation, check
 from .executor import Execution, Program, World
 from .explore import STRATEGIES, explore, make_strategy, minimize_outcome, replay, run_execution
 from .objects import Array, Cell, Map, Shared, guarded_by
-from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome, SearchResult, Stats
+from .deadline import Deadline, TimeUp, watchdog
+from .outcome import CRASH, DEADLOCK, LIVELOCK, MODEL_ERROR, STEP_BOUND, Outcome, SearchResult, Stats
 from .runtime import current_tid, note, note_lazy
 from .schedule import Schedule, ScheduleError
 from .step import Step, atomic, step
@@ -21,5 +22,5 @@ __all__ = [
     "retry", "choose", "check", "Violation", "ModelError", "note", "note_lazy", "current_tid",
     "explore", "replay", "run_execution", "make_strategy", "minimize_outcome", "STRATEGIES",
     "Schedule", "ScheduleError", "Outcome", "SearchResult", "Stats",
-    "DEADLOCK", "LIVELOCK", "CRASH", "STEP_BOUND",
+    "DEADLOCK", "LIVELOCK", "CRASH", "MODEL_ERROR", "STEP_BOUND", "Deadline", "TimeUp", "watchdog",
 ]

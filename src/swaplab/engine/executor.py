@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import traceback
 
+from .deadline import TimeUp
 from .errors import ModelError, Violation
 from .objects import FROZEN
-from .outcome import CRASH, DEADLOCK, LIVELOCK, STEP_BOUND, Outcome
+from .outcome import CRASH, DEADLOCK, LIVELOCK, MODEL_ERROR, STEP_BOUND, Outcome
 from .runtime import CTX
 from .step import CHOICE, LOCK, RETRY, UNLOCK, WAIT, Step
 
@@ -126,6 +127,8 @@ class Execution:
         self.trace: list[dict] = []          # per step, only when tracing
         self.outcome: Outcome | None = None
         self.finished = False
+        self.abandoned = False      # the strategy gave it up (sleep-set blocked, replay diverged)
+        self.timed_out = False      # a deadline stopped it part way (engine/deadline.py)
         self.preemptions = 0
         self.last_tid = -1
         self.repeated = -1          # the thread whose last step began another retry attempt
@@ -137,12 +140,19 @@ class Execution:
         CTX.checking = checking
         try:
             self.world = World(self)
+            CTX.in_model = True
             program.setup(self.world)
             for t in self.threads:
                 self._prime(t)
         except Violation as v:
             self.outcome = Outcome(v.kind, v.message)
             self.finished = True
+        except Exception as e:  # the model's setup is model code too
+            self._model_exception(e, None, "setting up the program")
+        except TimeUp:
+            self.finished = self.timed_out = self.abandoned = True
+        finally:
+            CTX.in_model = False
 
     # --- registration -------------------------------------------------------------------
     def register(self, obj) -> int:
@@ -231,7 +241,7 @@ class Execution:
         for o, w in acc:
             p = o.private
             if p != -1 and p != tid and (w or p != FROZEN):
-                self._fail(CRASH, f"model error: {t.name} {'writes' if w else 'reads'} {o.name} in "
+                self._fail(MODEL_ERROR, f"model error: {t.name} {'writes' if w else 'reads'} {o.name} in "
                                   f"'{step.label}', which is "
                                   + ("declared frozen" if p == FROZEN else
                                      f"private to {self.threads[p].name}"), tid)
@@ -242,7 +252,7 @@ class Execution:
         if step.kind == RETRY:
             err = self._begin_attempt(t, step)
             if err:
-                self._fail(CRASH, err, tid)
+                self._fail(MODEL_ERROR, err, tid)
                 return
         elif t.loops:
             self._record_footprint(t, acc, _waits_only(step))
@@ -263,7 +273,9 @@ class Execution:
         CTX.step = step
         self.seq = seq + 1
         try:
+            CTX.in_model = True
             t.pending = t.gen.send(choice if step.kind == CHOICE else None)
+            CTX.in_model = False
             if t.loops and step.kind != RETRY:
                 self._note_touched(t, acc)
             self._declare_retry_reads(t)
@@ -273,12 +285,12 @@ class Execution:
         except Violation as v:
             self._fail(v.kind, v.message, tid)
         except ModelError as e:
-            self._fail(CRASH, f"model error: {e}", tid)
+            self._fail(MODEL_ERROR, f"model error: {e}", tid)
+            self._locate(t)
         except Exception as e:  # an exception in model code is an outcome, not a tool crash
-            frames = traceback.extract_tb(e.__traceback__)
-            where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-            self._fail(CRASH, f"exception in model code: {type(e).__name__}: {e}{where}", tid)
+            self._model_exception(e, t, f"in '{step.label}'")
         finally:
+            CTX.in_model = False
             CTX.tid = -1
             CTX.step = None
         if self.tracing:
@@ -292,7 +304,7 @@ class Execution:
         if self.outcome is None and not t.done and self._folds(t):
             self._run_private(t)
         if self.outcome is None and self.seq >= self.max_steps:
-            self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps", tid)
+            self._step_bound()
 
     def _sleeps_in_atomic(self, t: ThreadState, step) -> bool:
         """A step that may sleep while the thread holds a spinlock: the kernel's "sleeping
@@ -309,8 +321,8 @@ class Execution:
         for o, old, allowed in unlocked:
             if o.snapshot() != old and not allowed:
                 lock = o.guarded[0]
-                self._fail(CRASH, f"model error: {t.name} changes {o.name} in '{step.label}' "
-                                  f"without holding {lock.name}, which guards it", t.tid)
+                self._fail(MODEL_ERROR, f"model error: {t.name} changes {o.name} in '{step.label}' "
+                                        f"without holding {lock.name}, which guards it", t.tid)
                 return
 
     def _folds(self, t: ThreadState) -> bool:
@@ -339,6 +351,7 @@ class Execution:
                 if folded > self.max_steps:
                     self._fail(STEP_BOUND, f"{t.name} ran {self.max_steps} steps nobody else "
                                            f"can see without stopping", tid)
+                    self._locate(t)
                     return
                 step = t.pending
                 if self._sleeps_in_atomic(t, step):
@@ -348,7 +361,7 @@ class Execution:
                     # and both ways lead to the same behaviors (see _folds): no accesses
                     err = self._begin_attempt(t, step)
                     if err:
-                        self._fail(CRASH, err, tid)
+                        self._fail(MODEL_ERROR, err, tid)
                         return
                 else:
                     extra.extend((o.oid, w) for o, w in step.accesses)
@@ -357,10 +370,13 @@ class Execution:
                     before = [(o, o.snapshot()) for o, w in step.accesses if w]
                 CTX.step = step
                 try:
+                    CTX.in_model = True
                     t.pending = t.gen.send(None)
                 except StopIteration:
                     t.done = True
                     t.pending = None
+                finally:
+                    CTX.in_model = False
                 self._note_touched(t, step.accesses)
                 if not t.done:
                     self._declare_retry_reads(t)
@@ -373,8 +389,11 @@ class Execution:
                             rec["changes"].append((o, old, o.snapshot()))
         except Violation as v:
             self._fail(v.kind, v.message, tid)
+        except ModelError as e:
+            self._fail(MODEL_ERROR, f"model error: {e}", tid)
+            self._locate(t)
         except Exception as e:
-            self._fail(CRASH, f"exception in model code: {type(e).__name__}: {e}", tid)
+            self._model_exception(e, t, f"in '{t.pending.label if t.pending else '?'}'")
         finally:
             CTX.tid = -1
             CTX.step = None
@@ -461,6 +480,43 @@ class Execution:
                                preemptions=self.preemptions)
         self.finished = True
 
+    def _locate(self, t: ThreadState) -> None:
+        """Say in the outcome which thread it was and where its model code stands."""
+        self.outcome.thread = t.name
+        self.outcome.where = model_frames(t.gen)
+
+    def _model_exception(self, e: Exception, t: ThreadState | None, context: str) -> None:
+        """A Python exception escaped model code: a model-error outcome naming the exception
+        and the model's own frames where it was raised (file, line, function)."""
+        where = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(e.__traceback__)
+                 if not f.filename.startswith(_ENGINE_DIR)]
+        at = f" at {os.path.basename(where[-1][0])}:{where[-1][1]}" if where else ""
+        who = f"{t.name} " if t is not None else ""
+        self._fail(MODEL_ERROR, f"{who}raised {type(e).__name__}: {e}{at} ({context})",
+                   t.tid if t is not None else -1)
+        self.outcome.thread = t.name if t is not None else ""
+        self.outcome.where = where
+
+    def _step_bound(self) -> None:
+        """The execution reached max_steps: some thread loops.  Name the thread that took most
+        of the recent steps and where its model code stands (a loop that polls shared state
+        without a retry point never parks, so under an unfair schedule it runs forever)."""
+        recent = self.ev_tid[-1000:] if self.record and self.ev_tid else [self.last_tid]
+        counts: dict[int, int] = {}
+        for tid in recent:
+            counts[tid] = counts.get(tid, 0) + 1
+        tid = max(counts, key=lambda k: (counts[k], k == self.last_tid))
+        t = self.threads[tid]
+        where = model_frames(t.gen) if not t.done else []
+        at = f", looping in {where[-1][2]} at {os.path.basename(where[-1][0])}:{where[-1][1]}" \
+            if where else ""
+        self._fail(STEP_BOUND, f"execution exceeded {self.max_steps} steps: {t.name} took "
+                               f"{counts[tid]} of the last {len(recent)}{at} (a loop that polls "
+                               f"shared state should begin each round with `yield from retry(...)` "
+                               f"so that the search can park it)", tid)
+        self.outcome.thread = t.name
+        self.outcome.where = where
+
     def finish(self) -> None:
         """Called when no thread is enabled: deadlock, livelock, or the end of the program."""
         self.finished = True
@@ -481,13 +537,15 @@ class Execution:
         CTX.tid = -1
         CTX.checking = False
         try:
+            CTX.in_model = True
             for fn in self.final_checks:
                 fn()
         except Violation as v:
             self.outcome = Outcome(v.kind, v.message, step=self.seq, preemptions=self.preemptions)
         except Exception as e:
-            self.outcome = Outcome(CRASH, f"exception in final check: {type(e).__name__}: {e}",
-                                   step=self.seq, preemptions=self.preemptions)
+            self._model_exception(e, None, "in a final check")
+        finally:
+            CTX.in_model = False
 
     def final_state(self):
         if self.fingerprint_fn is not None:
@@ -560,6 +618,22 @@ def _loop_owner(gen):
         if sub is None or getattr(sub, "gi_frame", None) is None:
             return owner
         owner, g = g, sub
+
+
+def model_frames(gen) -> list[tuple[str, int, str]]:
+    """(file, line, function) of each frame of a thread's generator chain, outermost first,
+    engine frames left out: where the thread's model code stands."""
+    frames = []
+    g = gen
+    while g is not None:
+        frame = getattr(g, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        if not code.co_filename.startswith(_ENGINE_DIR):
+            frames.append((code.co_filename, frame.f_lineno, code.co_name))
+        g = getattr(g, "gi_yieldfrom", None)
+    return frames
 
 
 def _stack(gen) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from .deadline import Deadline, TimeUp, watchdog
 from .executor import Execution, Program
 from .outcome import Outcome, SearchResult, Stats
 from .schedule import Schedule
@@ -30,17 +31,34 @@ def make_strategy(name: str, *, preemptions: int = 2, seed: int = 0, depth: int 
     raise ValueError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
 
 
+# Steps between two looks at the clock: a look costs ~60 ns, a step ~15 µs.
+_CLOCK_EVERY = 64
+
+
 def run_execution(program: Program, strategy: Strategy, *, max_steps: int = 20000,
-                  tracing: bool = False, checking: bool = False, on_step=None) -> Execution:
-    """Run one execution to its end, asking ``strategy`` for every decision.  ``on_step(ex)``,
-    if given, is called after every step (a report's snapshot of the state; the engine does
-    not know what the program's state is)."""
+                  tracing: bool = False, checking: bool = False,
+                  deadline: Deadline | None = None, on_step=None) -> Execution:
+    """Run one execution to its end, asking ``strategy`` for every decision.  When ``deadline``
+    passes first, the execution stops where it is with ``timed_out`` set (and ``abandoned``:
+    it proves nothing).  ``on_step(ex)``, if given, is called after every step (a report's
+    snapshot of the state; the engine does not know what the program's state is)."""
     ex = Execution(program, tracing=tracing, checking=checking, max_steps=max_steps)
-    ex.abandoned = False
     if ex.finished:
         return ex
+    try:
+        _run(ex, strategy, deadline, on_step)
+    except TimeUp:      # the watchdog stopped model code that did not yield
+        ex.timed_out = ex.abandoned = True
+    return ex
+
+
+def _run(ex: Execution, strategy: Strategy, deadline: Deadline | None, on_step) -> None:
     threads = ex.threads
+    timed = deadline is not None and deadline.at is not None
     while True:
+        if timed and ex.seq % _CLOCK_EVERY == 0 and deadline.passed():
+            ex.timed_out = ex.abandoned = True
+            break
         en = ex.enabled()
         if not en:
             ex.finish()
@@ -56,7 +74,6 @@ def run_execution(program: Program, strategy: Strategy, *, max_steps: int = 2000
             on_step(ex)
         if ex.outcome is not None:
             break
-    return ex
 
 
 def schedule_of(ex: Execution, program: Program) -> Schedule:
@@ -68,12 +85,28 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
             time_limit: float | None = None, max_steps: int = 20000, stop_on_first: bool = True,
             minimize: bool = True, minimize_budget: int = 20000, preemptions: int = 2, seed: int = 0,
             depth: int = 3, checking: bool = False, progress=None,
-            progress_every: float = 0.25) -> SearchResult:
+            progress_every: float = 0.25, deadline: Deadline | None = None) -> SearchResult:
     """Explore ``program``'s interleavings and return the verdict with statistics.
 
     ``progress(stats)`` is called about every ``progress_every`` seconds.  Ctrl-C ends the search
-    cleanly: the result says it was interrupted and keeps what was found.
+    cleanly: the result says it was interrupted and keeps what was found.  ``time_limit``
+    (seconds from now) or ``deadline`` bounds the whole call, minimization included: it is
+    checked between steps, and a watchdog interrupts model code that stops yielding
+    (engine/deadline.py).  A counterexample whose minimization was cut short says so
+    (``Outcome.minimal`` False).
     """
+    deadline = Deadline.of(deadline, time_limit)
+    with watchdog(deadline):
+        return _explore(program, strategy, deadline, max_executions=max_executions,
+                        max_steps=max_steps, stop_on_first=stop_on_first, minimize=minimize,
+                        minimize_budget=minimize_budget, preemptions=preemptions, seed=seed,
+                        depth=depth, checking=checking, progress=progress,
+                        progress_every=progress_every)
+
+
+def _explore(program, strategy, deadline: Deadline, *, max_executions, max_steps, stop_on_first,
+             minimize, minimize_budget, preemptions, seed, depth, checking, progress,
+             progress_every) -> SearchResult:
     if isinstance(strategy, str):
         strat = make_strategy(strategy, preemptions=preemptions, seed=seed, depth=depth,
                               executions=max_executions or 1000)
@@ -90,13 +123,18 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
             if max_executions is not None and stats.executions >= max_executions:
                 stats.stopped_by = "max-executions"
                 break
-            if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            if deadline.passed():
                 stats.stopped_by = "time-limit"
                 break
             if not strat.next_execution():
                 stats.complete = strat.exhaustive
                 break
-            ex = run_execution(program, strat, max_steps=max_steps, checking=checking)
+            ex = run_execution(program, strat, max_steps=max_steps, checking=checking,
+                               deadline=deadline)
+            if ex.timed_out:
+                stats.steps += ex.seq       # the cut execution is thrown away, its work counted
+                stats.stopped_by = "time-limit"
+                break
             stats.executions += 1
             stats.steps += ex.seq
             strat.finished(ex)
@@ -125,6 +163,10 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
         stats.interrupted = True
         stats.stopped_by = "interrupt"
         stats.complete = False
+    except TimeUp:
+        # model code ran past the deadline without yielding: that execution is thrown away
+        stats.stopped_by = "time-limit"
+        stats.complete = False
     stats.seconds = time.perf_counter() - t0
     reached = getattr(strat, "reached_final_states", None)
     if reached is not None:
@@ -134,36 +176,59 @@ def explore(program: Program, strategy: str | Strategy = "dpor", *, max_executio
         result.bound = None if strat.saturated else (strat.levels_done[-1] if strat.levels_done else None)
         if strat.saturated:
             stats.complete = True
+    if stats.stopped_by == "time-limit":
+        stats.complete = False
     result.guarantee = strat.guarantee
     if minimize and result.violations and not stats.interrupted:
+        shrunk = []
         try:
-            result.violations = [minimize_outcome(program, v, budget=minimize_budget, max_steps=max_steps)
-                                 for v in result.violations]
+            for v in result.violations:
+                shrunk.append(minimize_outcome(program, v, budget=minimize_budget, max_steps=max_steps,
+                                               deadline=deadline))
         except KeyboardInterrupt:
             stats.interrupted = True
             result.notes.append("minimization interrupted: counterexamples are as found")
+        for v in result.violations[len(shrunk):]:
+            v.minimal = False
+        result.violations = shrunk + result.violations[len(shrunk):]
+        if any(v.minimal is False for v in result.violations):
+            result.notes.append("a counterexample is not minimal: its minimization was cut short")
     if progress is not None:
-        progress(stats)
+        try:
+            progress(stats)
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            stats.complete = False
     return result
 
 
 def minimize_outcome(program: Program, found: Outcome, *, budget: int = 20000,
-                     max_steps: int = 20000) -> Outcome:
+                     max_steps: int = 20000, deadline: Deadline | None = None) -> Outcome:
     """The same kind of failure with the fewest preemptions, then the fewest steps.
 
     Runs preemption-bounded search level by level (0, 1, ... up to the preemptions of ``found``)
     and keeps, at the first level where the failure appears, the shortest failing schedule.  If
-    the budget of executions runs out first, the counterexample found so far is kept.
+    the budget of executions or the deadline runs out first, the shortest counterexample seen so
+    far is kept with ``minimal`` False.
     """
     strat = Bounded(found.preemptions)
     strat.start(program)
     best: Outcome | None = None
     best_level = None
     runs = 0
-    while runs < budget and strat.next_execution():
-        if best is not None and strat.level > best_level:
+    done = False
+    while True:
+        if runs >= budget or (deadline is not None and deadline.passed()):
             break
-        ex = run_execution(program, strat, max_steps=max_steps)
+        if not strat.next_execution():
+            done = True
+            break
+        if best is not None and strat.level > best_level:
+            done = True
+            break
+        ex = run_execution(program, strat, max_steps=max_steps, deadline=deadline)
+        if ex.timed_out:
+            break
         runs += 1
         strat.finished(ex)
         out = ex.outcome
@@ -172,19 +237,29 @@ def minimize_outcome(program: Program, found: Outcome, *, budget: int = 20000,
                 out.schedule = schedule_of(ex, program)
                 best, best_level = out, strat.level
     if best is None:
+        found.minimal = False
         return found
+    best.minimal = done
     if (best.preemptions, len(best.schedule)) <= (found.preemptions, len(found.schedule)):
         best.detail = best.detail or found.detail
         return best
+    found.minimal = False
     return found
 
 
 def replay(program: Program, schedule: Schedule, *, tracing: bool = True, max_steps: int = 20000,
-           on_step=None):
-    """Run ``schedule`` once.  Returns (execution, divergence message or None).  ``on_step(ex)``
-    is called after every step (see run_execution)."""
+           time_limit: float | None = None, deadline: Deadline | None = None, on_step=None):
+    """Run ``schedule`` once.  Returns (execution, divergence message or None).  If the time
+    limit passes first, the execution stops there and the message says so.  ``on_step(ex)`` is
+    called after every step (see run_execution)."""
+    deadline = Deadline.of(deadline, time_limit)
     strat = Replay(schedule)
     strat.start(program)
     strat.next_execution()
-    ex = run_execution(program, strat, tracing=tracing, max_steps=max_steps, on_step=on_step)
+    with watchdog(deadline):
+        ex = run_execution(program, strat, tracing=tracing, max_steps=max_steps, deadline=deadline,
+                           on_step=on_step)
+    if ex.timed_out:
+        return ex, (f"step {ex.seq}: the time limit ran out before the schedule's "
+                    f"{len(schedule)} steps were replayed")
     return ex, strat.divergence

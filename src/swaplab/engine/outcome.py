@@ -8,8 +8,9 @@ from .schedule import Schedule
 # Outcome kinds the engine itself produces.  Model code adds its own (data-loss, ...).
 DEADLOCK = "deadlock"
 LIVELOCK = "livelock"
-CRASH = "crash"            # an exception in model code, or a kernel BUG
-STEP_BOUND = "step-bound"  # the execution ran longer than max_steps
+CRASH = "crash"            # a BUG the model itself reports (Violation("crash", ...))
+MODEL_ERROR = "model-error"  # model code raised a Python exception or broke the engine's contract
+STEP_BOUND = "step-bound"  # the execution ran longer than max_steps (a thread loops)
 
 
 @dataclass
@@ -21,6 +22,10 @@ class Outcome:
     step: int = 0                  # index of the step at which it was detected
     preemptions: int = 0
     detail: list[str] = field(default_factory=list)
+    thread: str = ""               # the thread that failed (model-error) or looped (step-bound)
+    # where that thread was: (file, line, function) of its model frames, outermost first
+    where: list[tuple[str, int, str]] = field(default_factory=list)
+    minimal: bool | None = None    # minimization: None not tried, True done, False cut short
 
     def signature(self) -> tuple:
         return (self.kind, self.message)
@@ -37,6 +42,7 @@ class Stats:
     complete: bool = False
     interrupted: bool = False
     stopped_by: str = ""           # "", "max-executions", "time-limit", "interrupt", "first-violation"
+    #                                ("" with complete False: the strategy ran the executions asked for)
 
     @property
     def distinct_final_states(self) -> int:

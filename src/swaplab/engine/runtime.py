@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class _Context:
-    __slots__ = ("execution", "tid", "step", "checking", "tracing")
+    __slots__ = ("execution", "tid", "step", "checking", "tracing", "in_model")
 
     def __init__(self) -> None:
         self.execution = None   # the running Execution (or None outside exploration)
@@ -15,6 +15,8 @@ class _Context:
         self.step = None        # the Step whose body is running
         self.checking = False   # contract-checking mode: refuse undeclared accesses
         self.tracing = False    # record notes for counterexample printing
+        self.in_model = False   # model code is running (a step body, setup, a final check):
+        #                         the watchdog may interrupt it (engine/deadline.py)
 
 
 CTX = _Context()

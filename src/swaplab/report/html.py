@@ -284,12 +284,13 @@ def matrix_html(designs, scenarios, cells, notes, texts: dict | None = None) -> 
     for d in designs:
         out.append(f"<tr><th title='{_e(d.summary)}'>{_e(d.name)}</th>")
         for s in sn:
-            if (d.name, s) not in cells:
-                out.append("<td>-</td>")
+            if (d.name, s) not in cells:        # never run (compare was interrupted)
+                out.append("<td class='unk'>-</td>")
                 continue
             v, expected = cells[(d.name, s)]
-            cls = "ok" if v.ok and v.complete == "complete" else "unk" if v.ok else "bad"
-            miss = " miss" if expected is not None and expected != v.status else ""
+            cls = "ok" if v.ok and v.complete == "complete" and not v.interrupted else \
+                "unk" if v.ok or v.status == "died" else "bad"
+            miss = " miss" if expected is not None and expected != v.status and v.finished else ""
             title = f"expected {expected}" if expected else "no expectation"
             verdict = _e(v.short())
             if (d.name, s) in walks:

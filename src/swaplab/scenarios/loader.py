@@ -98,6 +98,16 @@ class Scenario:
     expect: dict[str, str] = field(default_factory=dict)
     probes: str = ""
     path: str = ""
+    expect_lines: dict[str, int] = field(default_factory=dict)   # design -> its line in the file
+
+    def check_expect_names(self, known) -> None:
+        """Refuse an [expect] entry for a design not in ``known`` (a misspelt design would
+        otherwise leave its cells silently unchecked)."""
+        for k in self.expect:
+            if k not in known:
+                raise ScenarioError(self.path or self.name, self.expect_lines.get(k),
+                                    f"[expect] names {k!r}, which is not a design: known designs "
+                                    f"are {', '.join(known)}; fix the name or remove the line")
 
 
 class _Lines:
@@ -111,6 +121,14 @@ class _Lines:
             line = self.lines[i].split("#", 1)[0] if "#" in self.lines[i] and '"' not in self.lines[i] \
                 else self.lines[i]
             if all(n in line for n in needles):
+                return i + 1
+        return None
+
+    def key(self, key: str, after: int = 0) -> int | None:
+        """The line of ``key = ...`` (bare or quoted)."""
+        pat = re.compile(r'^\s*["\']?' + re.escape(key) + r'["\']?\s*=')
+        for i in range(after, len(self.lines)):
+            if pat.match(self.lines[i]):
                 return i + 1
         return None
 
@@ -184,7 +202,9 @@ class _Validator:
         mms = self.mms(d.get("mm"), device)
         threads = self.threads(d.get("thread"), mms)
         expect = self.expect(d.get("expect", {}))
-        return Scenario(name, desc, device, mms, threads, expect, probes, self.path)
+        head = self.lines.find("[expect]") or 1
+        lines = {k: self.lines.key(k, after=head - 1) or head for k in expect}
+        return Scenario(name, desc, device, mms, threads, expect, probes, self.path, lines)
 
     def device(self, t) -> Device:
         line = self.lines.find("[device]")

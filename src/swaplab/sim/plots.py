@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..report.files import atomic_path
+
 
 # No creation date in the files: regenerating a plot from the same run gives the same bytes
 # (make docs rewrites docs/img; an unchanged figure should not show up as a change).
@@ -32,7 +34,9 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.legend(fontsize=8)
     for ext in ("png", "svg"):
         p = d / f"{workload}-latency-cdf.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight", metadata=_REPRODUCIBLE[ext])
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=ext,
+                        metadata=_REPRODUCIBLE[ext])
         written.append(str(p))
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -42,7 +46,9 @@ def write_plots(results, workload: str, outdir: str) -> list[str]:
     ax.tick_params(axis="x", rotation=45)
     for ext in ("png", "svg"):
         p = d / f"{workload}-throughput.{ext}"
-        fig.savefig(p, dpi=110, bbox_inches="tight", metadata=_REPRODUCIBLE[ext])
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=ext,
+                        metadata=_REPRODUCIBLE[ext])
         written.append(str(p))
     plt.close(fig)
     return written

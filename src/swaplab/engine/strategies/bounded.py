@@ -12,6 +12,32 @@ from .base import Strategy
 from .dfs import _Node, backtrack_tree
 
 
+class _Prefix:
+    """Work for a later level: replay the first ``n - 1`` decisions of a finished execution,
+    then switch to thread ``last`` (``last`` -1: replay ``n`` decisions, no switch).  Every
+    switch deferred from one execution shares that execution's path (its thread list and
+    choices), so the work list costs a few words per deferred switch and one path per
+    execution, not a copy of the path per switch (which grew with the square of the
+    execution's length)."""
+
+    __slots__ = ("tids", "choices", "n", "last")
+
+    def __init__(self, tids, choices, n: int, last: int):
+        self.tids, self.choices, self.n, self.last = tids, choices, n, last
+
+    def __len__(self) -> int:
+        return self.n
+
+    def tid(self, d: int) -> int:
+        return self.last if d == self.n - 1 and self.last >= 0 else self.tids[d]
+
+    def choice(self, d: int) -> int:
+        return -1 if d == self.n - 1 and self.last >= 0 else self.choices.get(d, -1)
+
+
+_EMPTY = _Prefix((), {}, 0, -1)
+
+
 class Bounded(Strategy):
     name = "bounded"
     exhaustive = True
@@ -21,9 +47,11 @@ class Bounded(Strategy):
 
     def start(self, program) -> None:
         self.level = 0
-        self.work: list[list[tuple[int, int]]] = [[]]    # prefixes for this level
-        self.next_work: list[list[tuple[int, int]]] = []
-        self.prefix: list[tuple[int, int]] = []
+        self.work: list[_Prefix] = [_EMPTY]     # prefixes for this level
+        self.next_work: list[_Prefix] = []
+        self.more = False                       # a switch was deferred beyond the last level
+        self.deferred: list[tuple[int, int]] = []   # this execution's switches: (depth, thread)
+        self.prefix: _Prefix = _EMPTY
         self.stack: list[_Node] = []
         self.active = False
         self.bound = 0
@@ -45,7 +73,7 @@ class Bounded(Strategy):
             # level finished
             self.levels_done.append(self.level)
             self.bound = self.level
-            if not self.next_work:
+            if not self.next_work and not self.more:
                 self.saturated = True
                 return False
             if self.level >= self.max_bound:
@@ -59,18 +87,24 @@ class Bounded(Strategy):
     def pick(self, ex, enabled):
         d = ex.seq
         np = len(self.prefix)
+        if d == 0:
+            self.deferred = []
         if d < np:
-            return self.prefix[d][0]
+            return self.prefix.tid(d)
         k = d - np
         if k < len(self.stack):
             return self.stack[k].tid
         last = ex.last_tid
         if last in enabled:
-            # Continuing costs nothing; every switch is a preemption, deferred to the next level.
-            base = [(t, c) for t, c in self._path(ex)]
+            # Continuing costs nothing; every switch is a preemption, deferred to the next level
+            # (recorded when the execution ends, with its path; beyond the last level only
+            # whether there is any, which decides whether every schedule was explored).
             for t in enabled:
                 if t != last:
-                    self.next_work.append(base + [(t, -1)])
+                    if self.level < self.max_bound:
+                        self.deferred.append((d, t))
+                    else:
+                        self.more = True
             alts = [last]
         else:
             alts = list(enabled)
@@ -78,20 +112,17 @@ class Bounded(Strategy):
         self.stack.append(node)
         return node.tid
 
-    def _path(self, ex):
-        """The decisions taken so far in this execution: (thread, choice or -1)."""
-        return [(t, ex.choices.get(i, -1)) for i, t in enumerate(ex.ev_tid)]
-
     def choose(self, ex, tid, n):
         d = ex.seq
         np = len(self.prefix)
-        if d < np and self.prefix[d][1] >= 0:
-            return self.prefix[d][1]
+        if d < np and self.prefix.choice(d) >= 0:
+            return self.prefix.choice(d)
         if d < np:
             # a deferred switch lands on a choice: explore its values here as a fresh node
             node = _Node([tid])
             node.choice_n, node.choice_val = n, 0
-            self.prefix = self.prefix[:d]
+            p = self.prefix
+            self.prefix = _Prefix(p.tids, p.choices, d, -1)
             self.stack.insert(0, node)
             return 0
         node = self.stack[d - np]
@@ -100,4 +131,7 @@ class Bounded(Strategy):
         return node.choice_val
 
     def finished(self, ex):
-        pass
+        if self.deferred:
+            tids, choices = tuple(ex.ev_tid), dict(ex.choices)
+            self.next_work.extend(_Prefix(tids, choices, d + 1, t) for d, t in self.deferred)
+            self.deferred = []
