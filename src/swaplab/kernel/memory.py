@@ -58,6 +58,8 @@ class Memory:
             cur = cell.value
             if cur != pte:
                 continue                                  # changed under us: walk again
+            if folio is not None and self.folios.get(cur.pfn) is not folio:
+                continue      # the same PTE value, but its frame was freed and reused: walk again
             if cur.kind != "present" or (write and not cur.write):
                 return False, None
             if write:

@@ -26,6 +26,8 @@ class SwapState:
             yield Step(acc, label or f"swap cache lookup(offset {entry})", cost="xa_lookup")
             if slot.value != pfn:
                 continue                  # the slot changed since we looked: RCU lookup again
+            if folio is not None and self.folios.get(pfn) is not folio:
+                continue                  # same frame, but freed and reused since: look again
             if folio is None:
                 return None
             folio.ref.value += 1          # folio_try_get(); a frozen folio is never in the cache
