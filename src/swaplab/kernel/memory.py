@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
 from ..engine.runtime import CTX
-from .state import MM, Folio, test_flags
+from .state import MM, SWP_STABLE_WRITES, Folio, test_flags
 from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
                     PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
                     VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
@@ -272,6 +272,10 @@ class Memory:
 
     # Phase II of the swap table frees the swap cache only after the folio is mapped.
     free_swap_cache_after_map = False
+    # c18160dba5ff "mm: swap: reuse exclusive folio directly instead of wp page faults"
+    # (v6.11): do_swap_page maps an exclusive folio writable on a read fault too.  v6.6, which
+    # the model follows, maps it writable only for FAULT_FLAG_WRITE.
+    swapin_maps_writable_on_read = False
 
     def swapin_lock_folio(self, folio: Folio, vmf: Vmf):
         """How do_swap_page takes the folio lock: folio_lock_or_retry()."""
@@ -358,9 +362,15 @@ class Memory:
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret | VM_FAULT_SIGBUS))
-        # Exclusivity, decided under the PTL to protect against concurrent fork: a fresh
-        # (cache-bypassed) folio is always exclusive.
+        # Check under PT lock (to protect against concurrent fork() sharing the swap entry
+        # concurrently) for certainly exclusive pages: a fresh (cache-bypassed) folio is.
         exclusive = vmf.orig_pte.excl or folio is not swapcache
+        if exclusive and folio is swapcache and self.si.flags.peek() & SWP_STABLE_WRITES:
+            # "not all swap backends support concurrent page modifications while under
+            # writeback": on such a device (zram) a swap-cache folio under writeback must not
+            # be mapped exclusive, else it could be mapped writable and modified mid-write.
+            if (yield from folio.writeback.read("folio_test_writeback", cost="read")):
+                exclusive = False
         yield from self.swap_free(entry)
         in_swapcache = swapcache is not None
         if not self.free_swap_cache_after_map and \
@@ -368,21 +378,27 @@ class Memory:
             yield from self.folio_free_swap(folio)
         write = bool(vmf.flags & FAULT_FLAG_WRITE)
         # Same logic as in do_wp_page, but a fresh folio or an exclusive entry is certainly
-        # not shared: folio_ref_count() is read only when neither holds.
-        writable = exclusive
-        if not writable:
+        # not shared: folio_ref_count() is read only when neither holds (the kernel's
+        # `exclusive || folio_ref_count(folio) == 1`).
+        rmap_exclusive = exclusive
+        if not rmap_exclusive:
             ref = yield from folio.ref.read("folio_ref_count", cost="read")
-            writable = ref == 1
+            rmap_exclusive = ref == 1
+        # v6.6: `if (vmf->flags & FAULT_FLAG_WRITE) { pte = maybe_mkwrite(pte_mkdirty(pte));
+        # vmf->flags &= ~FAULT_FLAG_WRITE; } rmap_flags |= RMAP_EXCLUSIVE;` -- a read fault maps
+        # the page read-only even when exclusive (its first store takes do_wp_page's reuse
+        # path); c18160dba5ff (v6.11) maps it writable on a read fault too.
+        writable = rmap_exclusive and (write or self.swapin_maps_writable_on_read)
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
-        excl = ((folio.anon_exclusive, True),) if exclusive else ()
+        excl = ((folio.anon_exclusive, True),) if rmap_exclusive else ()
         # PG_lru is not touched: the folio went on the LRU when it was read in (folio_add_lru),
         # and one that reclaim has isolated stays off it (do_swap_page adds to the LRU only
         # KSM's new copy, which is not modeled)
         yield Step(((cell, True), (folio.mapcount, True)) + excl,
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
-        folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
-        if exclusive:
-            folio.anon_exclusive.value = True
+        folio.mapcount.value += 1             # folio_add_anon_rmap_pte(..., rmap_flags)
+        if rmap_exclusive:
+            folio.anon_exclusive.value = True  # RMAP_EXCLUSIVE: SetPageAnonExclusive
         cell.value = new
         folio.publish()
         self.count("swapins")
