@@ -488,7 +488,16 @@ class Memory:
 
     def wp_page_copy(self, vmf: Vmf, old: Folio | None):
         """wp_page_copy() v6.6: copy into a new folio with the PTL dropped, then retake it and
-        install the copy if the PTE did not change."""
+        install the copy if the PTE did not change.  Its tail, after pte_unmap_unlock:
+
+            if (new_folio)                 /* the old folio when page_copied */
+                    folio_put(new_folio);
+            if (old_folio) {
+                    if (page_copied)
+                            free_swap_cache(&old_folio->page);
+                    folio_put(old_folio);
+            }
+        """
         mm, addr = vmf.mm, vmf.addr
         if old is None:
             data = 0
@@ -512,7 +521,10 @@ class Memory:
             self.free_new_folio(new)
         if old is not None:
             if installed:
-                yield from self.folio_put(old)    # the old mapping's reference
+                yield from self.folio_put(old)    # new_folio = old_folio: the old mapping's reference
+                # if (page_copied) free_swap_cache(old_folio): the copy left the old folio
+                # unmapped here; drop its swap cache if no PTE needs the slot any more
+                yield from self.free_swap_cache(old)
             yield from self.folio_put(old)        # ours, from do_wp_page
         return 0
 
