@@ -23,9 +23,23 @@ class Vmscan:
         return True
 
     def pageout(self, folio: Folio):
-        """pageout() v6.6: folio_clear_dirty_for_io, then swap_writepage (which unlocks)."""
+        """pageout() v6.6: is_page_cache_freeable(), folio_clear_dirty_for_io, then
+        swap_writepage (which unlocks).  Returns False for PAGE_KEEP (the folio stays locked):
+
+            if (!is_page_cache_freeable(folio))
+                    return PAGE_KEEP;
+
+        where is_page_cache_freeable() is `folio_ref_count(folio) - folio_test_private(folio)
+        == 1 + folio_nr_pages(folio)`: only the isolation reference and the swap cache's.  A
+        fault that found the folio in the swap cache holds a third reference: the folio is
+        kept (still dirty), not written while that fault may map and modify it."""
+        ref = yield from folio.ref.read("is_page_cache_freeable: folio_ref_count", cost="read")
+        if ref != 2:
+            self.count("pageout_keep")
+            return False
         yield from folio.dirty.write(False, "folio_clear_dirty_for_io", cost="flags")
         yield from self.swap_writepage(folio)
+        return True
 
     def _remove_mapping(self, folio: Folio):
         """__remove_mapping() v6.6 for a swap-cache folio (folio locked): under the swap cache
@@ -80,8 +94,10 @@ class Vmscan:
                 yield from folio.lock.unlock()
                 return False
         if (yield from test_flags("folio_test_dirty", folio.dirty)):
-            yield from self.pageout(folio)          # unlocks the folio
-            self.count("pageouts")
+            if not (yield from self.pageout(folio)):  # PAGE_KEEP: goto keep_locked
+                yield from folio.lock.unlock()
+                return False
+            self.count("pageouts")                  # the write unlocked the folio
             if any((yield from test_flags("folio_test_writeback/dirty", folio.writeback, folio.dirty))):
                 return False
             # A synchronous write has ended: relock to free the folio
