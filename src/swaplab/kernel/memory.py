@@ -531,8 +531,9 @@ class Memory:
     # --- zap and fork ----------------------------------------------------------------------------
     def zap_pte_range(self, mm: MM, addrs):
         """zap_pte_range() v6.6 under the PTL: clear present PTEs (their folios are freed after
-        the TLB flush, outside the lock), and for swap PTEs call free_swap_and_cache() then
-        clear them.  The user's view of the page becomes zero at the PTE clear."""
+        the TLB flush, outside the lock; an anonymous folio is not marked dirty from the PTE,
+        only a file folio is), and for swap PTEs call free_swap_and_cache() then clear them.
+        The user's view of the page becomes zero at the PTE clear."""
         yield from mm.ptl.lock()
         to_put = []
         for addr in addrs:
@@ -542,15 +543,16 @@ class Memory:
                 continue
             if pte.kind == "present":
                 folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]") if pte.pfn != ZERO_PFN else None
-                dirty = ((folio.dirty, True),) if folio and pte.dirty else ()
-                acc = ((cell, True),) + (((folio.mapcount, True),) + dirty if folio else ())
+                # `if (!folio_test_anon(folio)) { if (pte_dirty(ptent)) folio_mark_dirty(folio);
+                # ... }`: an anonymous folio is not marked dirty from the PTE (every folio here
+                # is anonymous): what this mapping wrote lives on only through the folio's other
+                # mappings, and fork copied the dirty bit into each of them
+                acc = ((cell, True),) + (((folio.mapcount, True),) if folio else ())
                 yield Step(acc, f"zap_pte_range: ptep_get_and_clear_full({mm.name}.pte[{addr}])",
                            cost="set_pte")
                 cell.value = PTE_NONE
                 mm.logical[addr] = 0
                 if folio is not None:
-                    if pte.dirty:
-                        folio.dirty.value = True
                     folio.mapcount.value -= 1          # folio_remove_rmap_pte
                     to_put.append(folio)
             elif pte.kind == "swp":
