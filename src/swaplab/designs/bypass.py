@@ -29,6 +29,11 @@ class Bypass(Kernel):
         folio_add_lru, folio->swap = entry, swap_read_folio (which unlocks), folio->private = NULL."""
         folio = self.alloc_folio(index=vmf.addr)
         folio.lock.lock_new()
+        return (yield from self.swapin_read_new_folio(folio, vmf))
+
+    def swapin_read_new_folio(self, folio, vmf):
+        """The rest of the block, on the new locked folio: folio_add_lru, folio->swap = entry,
+        swap_read_folio (which unlocks), folio->private = NULL."""
         yield from folio.lru.write(True, "folio_add_lru", cost="flags")
         # To provide entry to swap_read_folio()
         yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")
