@@ -2,9 +2,32 @@
 fork's copy_pte_range; plus the CPU's load and store through the page table.
 
 Follows v6.6 (do_swap_page as in v6.6, with the swap cache always used: the classic design of
-kernels before v4.15 and the path for swap count > 1 after).  Designs change do_swap_page
-through the hooks swapin_skip_swapcache / swapin_direct / do_swap_page_cleanup and
-do_nonswap_entry, which sit where the kernel's code differs between versions.  Left out: THP
+kernels before v4.15 and the path for swap count > 1 after).
+
+Hooks: a design (or a historic version) overrides only these, which sit where the kernel's code
+differs between versions; each is called at the point of do_swap_page (or zap, fork) named:
+  do_swap_page
+    swapin_get_swap_device(vmf)       si = get_swap_device(entry) (None: return, refault)
+    swapin_put_swap_device(vmf)       put_swap_device(si) at the out label
+    swapin_swapcache_folio(vmf, folio, how)   what counts as the swap-cache folio
+                                      ("lookup", "direct", "readahead")
+    swapin_skip_swapcache(vmf)        take the cache-bypassing path on a cache miss?
+    swapin_direct(vmf)                that path: a folio, None (OOM) or BACKOFF
+    swapin_lock_folio(folio, vmf)     folio_lock_or_retry
+    swapin_recheck_after_lock(vmf, folio)   the swap-cache recheck after folio_lock
+    swapin_expected_pte(vmf)          what pte_same compares the PTE with
+    should_try_to_free_swap(folio, vmf, in_swapcache)
+    free_swap_cache_after_map         (attribute) free the cache after mapping, not before
+    swapin_maps_writable_on_read      (attribute) c18160dba5ff's v6.11 mapping of a read fault
+    on_mapped(vmf, folio)             right after set_pte_at, PTL held
+    do_swap_page_cleanup(vmf)         at the out labels, before put_swap_device
+    do_nonswap_entry(vmf)             a non-swap entry (migration entry, a design's marker)
+  zap_nonswap_entry(mm, addr, pte)    zap_pte_range on a non-swap entry
+  copy_nonswap_entry(parent, child, addr, pte)   fork's copy_nonpresent_pte on one
+  vmf_fields                          (attribute) per-fault fields and initial values a design
+                                      adds to Vmf, e.g. {"need_clear_cache": False}
+
+Left out: THP
 and large folios, KSM, userfaultfd, uffd-wp and soft-dirty bits, per-VMA locks (faults take
 mmap_lock for read), memcg, NUMA, the TLB (a store through a PTE is one atomic step with the
 page-table walk; try_to_unmap flushes before pageout, so no stale-TLB store is possible).
@@ -22,8 +45,13 @@ ZERO_PFN = 0
 
 
 class Vmf:
-    """struct vm_fault, plus the do_swap_page locals a design needs to see."""
-    __slots__ = ("mm", "addr", "flags", "orig_pte", "entry", "si", "need_clear_cache", "marker")
+    """struct vm_fault, plus the do_swap_page locals hooks need to see (entry, si, swapcache).
+
+    A design adds its own per-fault fields (13ddaf26's need_clear_cache, a PTE marker) by
+    declaring them with their initial values in its class attribute ``vmf_fields``; the
+    kernel's :meth:`Memory.new_vmf` then builds a Vmf subclass with those slots."""
+    __slots__ = ("mm", "addr", "flags", "orig_pte", "entry", "si", "swapcache")
+    _defaults: tuple = ()
 
     def __init__(self, mm: MM, addr: int, flags: int):
         self.mm = mm
@@ -32,14 +60,42 @@ class Vmf:
         self.orig_pte: Pte = PTE_NONE
         self.entry = -1
         self.si = None
-        self.need_clear_cache = False
-        self.marker = None
+        self.swapcache = None
+        for name, value in self._defaults:
+            setattr(self, name, value)
+
+
+_VMF_CLASSES: dict = {}
+
+
+def vmf_class(kernel_cls) -> type:
+    """The Vmf type of a kernel class: Vmf plus every ``vmf_fields`` entry along its MRO (a
+    subclass's value wins)."""
+    cls = _VMF_CLASSES.get(kernel_cls)
+    if cls is None:
+        fields: dict = {}
+        for k in reversed(kernel_cls.__mro__):
+            fields.update(k.__dict__.get("vmf_fields", {}))
+        clash = set(fields) & set(Vmf.__slots__)
+        if clash:
+            raise TypeError(f"{kernel_cls.__name__}.vmf_fields redefines Vmf's own {sorted(clash)}")
+        cls = Vmf if not fields else type(f"Vmf_{kernel_cls.__name__}", (Vmf,), {
+            "__slots__": tuple(fields), "_defaults": tuple(fields.items())})
+        _VMF_CLASSES[kernel_cls] = cls
+    return cls
 
 
 BACKOFF = object()   # swapin_direct's "give up, the fault will be retried"
 
 
 class Memory:
+    # Per-fault fields a design adds to Vmf, with their initial values (see Vmf).
+    vmf_fields: dict = {}
+
+    def new_vmf(self, mm: MM, addr: int, flags: int) -> Vmf:
+        """A struct vm_fault for one fault, with the design's own fields (vmf_fields)."""
+        return vmf_class(type(self))(mm, addr, flags)
+
     # --- the CPU -----------------------------------------------------------------------------
     def cpu_access(self, mm: MM, addr: int, write: bool, value=None):
         """A load or store: walk the PTE and access the page in one atomic step.
@@ -123,7 +179,7 @@ class Memory:
 
     def handle_mm_fault(self, mm: MM, addr: int, flags: int):
         """handle_mm_fault() → handle_pte_fault() v6.6 for an anonymous VMA."""
-        vmf = Vmf(mm, addr, flags)
+        vmf = self.new_vmf(mm, addr, flags)
         vmf.orig_pte = yield from mm.pte[addr].read(f"vmf->orig_pte = ptep_get({mm.name}.pte[{addr}])",
                                                     cost="read")
         pte = vmf.orig_pte
@@ -310,20 +366,22 @@ class Memory:
         if vmf.orig_pte.kind != "swp":
             return (yield from self.do_nonswap_entry(vmf))
         entry = vmf.entry = vmf.orig_pte.offset
-        si = vmf.si = yield from self.get_swap_device(entry)
+        # Prevent swapoff from happening to us.
+        si = vmf.si = yield from self.swapin_get_swap_device(vmf)
         if si is None:
             return 0                          # swapoff is done with it: the CPU refaults
         ret = 0
         folio = yield from self.swap_cache_get_folio(entry)
-        swapcache = folio
+        swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "lookup")
         if folio is None:
             if (yield from self.swapin_skip_swapcache(vmf)):
                 folio = yield from self.swapin_direct(vmf)
                 if folio is BACKOFF:
                     return (yield from self._do_swap_page_out(vmf, 0))
+                swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "direct")
             else:
                 folio = yield from self.swapin_readahead(entry, vmf)
-                swapcache = folio
+                swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "readahead")
             if folio is None:
                 # Back out if somebody else faulted in this pte while we released the pte lock.
                 yield from mm.ptl.lock()
@@ -339,16 +397,8 @@ class Memory:
         if not (yield from self.swapin_lock_folio(folio, vmf)):
             ret |= VM_FAULT_RETRY
             return (yield from self._do_swap_page_release(vmf, folio, ret))
-        if swapcache is not None:
-            # Make sure the folio is still in the swap cache and for this entry: the page pin,
-            # and pte_same test below, are not enough (the entry may have been freed and reused
-            # while we waited: Hugh Dickins' "further fix swapin race condition").
-            # (one step: both fields change only under the folio lock, which we hold)
-            yield Step(((folio.swapcache, False), (folio.swap, False)),
-                       "folio_test_swapcache && page_swap_entry == entry", cost="read")
-            if not folio.swapcache.value or folio.swap.value != entry:
-                self.count("swapcache_recheck_failed")
-                return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        if not (yield from self.swapin_recheck_after_lock(vmf, folio)):
+            return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         # Back out if somebody else already faulted in this pte.
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
@@ -415,6 +465,51 @@ class Memory:
             yield from mm.ptl.unlock("pte_unmap_unlock")
         return (yield from self._do_swap_page_out(vmf, ret))
 
+    # --- do_swap_page's hooks where kernel versions differ -----------------------------------
+    def swapin_get_swap_device(self, vmf: Vmf):
+        """do_swap_page's device reference: ``si = get_swap_device(entry); if (unlikely(!si))
+        goto out;`` (eb085574a752, v5.1, made it a reference against swapoff).  Returns si
+        or None (the fault returns 0 and the CPU refaults)."""
+        return (yield from self.get_swap_device(vmf.entry))
+
+    def swapin_put_swap_device(self, vmf: Vmf):
+        """The reference's release at the out label: ``if (si) put_swap_device(si);``."""
+        if vmf.si is not None:
+            yield from self.put_swap_device(vmf.si)
+
+    def swapin_swapcache_folio(self, vmf: Vmf, folio, how: str):
+        """What counts as the swap-cache folio (do_swap_page's ``swapcache``) after the folio
+        was found or made: ``how`` is "lookup" (swap_cache_get_folio), "direct" (the
+        cache-bypassing swapin_direct) or "readahead" (swapin_readahead).  v6.6 sets
+        ``swapcache = folio`` after the lookup and after readahead, and leaves it NULL for a
+        folio read around the cache; ``folio != swapcache`` then means "a fresh folio,
+        certainly exclusive".  No step: a plain assignment."""
+        return None if how == "direct" else folio
+
+    def swapin_recheck_after_lock(self, vmf: Vmf, folio: Folio):
+        """The recheck after folio_lock (v6.6); True to go on, False to back out (out_page):
+
+            if (swapcache) {
+                    /* Make sure folio_free_swap() or swapoff did not release the swapcache
+                     * from under us.  The page pin, and pte_same test below, are not enough
+                     * to exclude that.  Even if it is still swapcache, we need to check
+                     * that the page's swap has not changed. */
+                    if (unlikely(!folio_test_swapcache(folio) ||
+                                 page_swap_entry(page).val != entry.val))
+                            goto out_page;
+
+        (Hugh Dickins' "further fix swapin race condition": the entry may have been freed
+        and reused while we waited for the lock.)"""
+        if vmf.swapcache is None:
+            return True
+        # one step: both fields change only under the folio lock, which we hold
+        yield Step(((folio.swapcache, False), (folio.swap, False)),
+                   "folio_test_swapcache && page_swap_entry == entry", cost="read")
+        if not folio.swapcache.value or folio.swap.value != vmf.entry:
+            self.count("swapcache_recheck_failed")
+            return False
+        return True
+
     def on_mapped(self, vmf: Vmf, folio: Folio):
         """Called under the PTL right after do_swap_page maps ``folio`` (a hook for designs)."""
         return
@@ -434,8 +529,7 @@ class Memory:
     def _do_swap_page_out(self, vmf: Vmf, ret: int):
         """out: the design's cleanup (13ddaf26's swapcache_clear), put_swap_device."""
         yield from self.do_swap_page_cleanup(vmf)
-        if vmf.si is not None:
-            yield from self.put_swap_device(vmf.si)
+        yield from self.swapin_put_swap_device(vmf)
         return ret
 
     def do_wp_page(self, vmf: Vmf):
@@ -615,11 +709,18 @@ class Memory:
                     dst.value = src.value
                     child.logical[addr] = parent.logical[addr]
             else:
-                # A fault holds mmap_lock for read while any marker it installed exists; fork
-                # holds it for write, so it can never see one.
-                raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
+                yield from self.copy_nonswap_entry(parent, child, addr, pte)
         yield from parent.ptl.unlock()
         yield from child.ptl.unlock()
+
+
+    def copy_nonswap_entry(self, parent: MM, child: MM, addr: int, pte: Pte):
+        """copy_nonpresent_pte() for a non-swap entry (a migration entry, a design's marker),
+        both PTLs held; the counterpart of zap_nonswap_entry.  In the model only a design's
+        marker can be one, and a fault holds mmap_lock for read while any marker it installed
+        exists; fork holds it for write, so it can never see one."""
+        raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
+        yield  # pragma: no cover
 
 
 def _show(v) -> str:
