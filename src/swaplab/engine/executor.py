@@ -460,6 +460,8 @@ class Execution:
         self.outcome = Outcome(kind, message, step=self.seq - 1 if tid >= 0 else self.seq,
                                preemptions=self.preemptions)
         self.finished = True
+        if self.tracing and tid >= 0 and self.trace and self.trace[-1]["tid"] == tid:
+            self.trace[-1]["failed"] = kind     # the step during which it was detected
 
     def finish(self) -> None:
         """Called when no thread is enabled: deadlock, livelock, or the end of the program."""

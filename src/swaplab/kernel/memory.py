@@ -190,6 +190,7 @@ class Memory:
         yield from mm.ptl.lock()
         cur = yield from mm.pte[addr].read(cost="read")
         if not pte_same(cur, pte):
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: the CPU retries")
             yield from mm.ptl.unlock()        # somebody else changed it: let the CPU retry
             return 0
         if flags & FAULT_FLAG_WRITE and not cur.write:
@@ -275,6 +276,7 @@ class Memory:
         yield Step(((cell, True),) + (((folio.mapcount, True),) if folio else ()),
                    f"do_anonymous_page: set_pte_at({new})", cost="set_pte")
         if cell.value.kind != "none":            # raced with another fault: back off
+            note_lazy(lambda: f"vmf_pte_changed: the PTE is now {cell.value}: back off")
             ok = False
         else:
             cell.value = new
@@ -304,6 +306,7 @@ class Memory:
         yield from mm.ptl.lock()
         cur = yield from mm.pte[addr].read(cost="read")
         if not pte_same(cur, vmf.orig_pte):
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: refault")
             yield from mm.ptl.unlock()
             return 0
         folio = self.folio_of(cur.pfn, f"the marker in {mm.name}.pte[{addr}]")
@@ -388,6 +391,8 @@ class Memory:
                 cur = yield from mm.pte[addr].read(cost="read")
                 if pte_same(cur, vmf.orig_pte):
                     ret = VM_FAULT_OOM
+                else:
+                    note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: somebody faulted it in")
                 yield from mm.ptl.unlock()
                 return (yield from self._do_swap_page_out(vmf, ret))
             # ret = VM_FAULT_MAJOR in the kernel: a bit only mm_account_fault() reads (the
@@ -507,6 +512,8 @@ class Memory:
                    "folio_test_swapcache && page_swap_entry == entry", cost="read")
         if not folio.swapcache.value or folio.swap.value != vmf.entry:
             self.count("swapcache_recheck_failed")
+            note_lazy(lambda: f"the recheck fails: folio#{folio.pfn} is no longer in the swap "
+                              f"cache for offset {vmf.entry}: back out")
             return False
         return True
 
@@ -548,6 +555,8 @@ class Memory:
                 yield Step(((cell, True),), "wp_page_reuse: make the PTE writable", cost="set_pte")
                 if cell.value == pte:
                     cell.value = pte._replace(write=True, dirty=True)
+                else:
+                    note_lazy(lambda: f"the PTE is now {cell.value}: not reused")
                 yield from mm.ptl.unlock()
                 return 0
             # get_page(vmf->page) so it survives while we copy with the PTL dropped
@@ -604,6 +613,8 @@ class Memory:
         acc = ((cell, True), (new.mapcount, True)) + (((old.mapcount, True),) if old else ())
         yield Step(acc, f"wp_page_copy: set_pte_at({npte})", cost="set_pte")
         installed = cell.value == vmf.orig_pte
+        if not installed:
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cell.value}: the copy is dropped")
         if installed:
             cell.value = npte
             new.mapcount.value = 1

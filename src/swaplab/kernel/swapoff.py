@@ -5,7 +5,7 @@ Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), sign
 """
 from __future__ import annotations
 
-from ..engine import Step, Violation, retry
+from ..engine import Step, Violation, note_lazy, retry
 from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
@@ -108,6 +108,7 @@ class Swapoff:
         cell = mm.pte[addr]
         cur = yield from cell.read("unuse_pte: pte_same_as_swp", cost="read")
         if not pte_same_as_swp(cur, swp_entry_to_pte(entry, False)):
+            note_lazy(lambda: f"pte_same_as_swp fails: the PTE is now {cur}")
             yield from mm.ptl.unlock()
             return 0
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):

@@ -7,7 +7,7 @@ page map, memcg.  A kept folio goes back on the LRU (PG_lru) still in the swap c
 """
 from __future__ import annotations
 
-from ..engine import Step, Violation
+from ..engine import Step, Violation, note_lazy
 from .state import Folio, test_flags
 
 
@@ -36,6 +36,7 @@ class Vmscan:
         ref = yield from folio.ref.read("is_page_cache_freeable: folio_ref_count", cost="read")
         if ref != 2:
             self.count("pageout_keep")
+            note_lazy(lambda: f"is_page_cache_freeable fails: refcount {ref}, not 2: PAGE_KEEP")
             return False
         yield from folio.dirty.write(False, "folio_clear_dirty_for_io", cost="flags")
         yield from self.swap_writepage(folio)
@@ -55,6 +56,8 @@ class Vmscan:
         yield from si.cache_lock.locked_step(acc, f"__remove_mapping: folio_ref_freeze(folio#{folio.pfn}, 2)",
                                              cost="xa_store")
         if folio.ref.value != 2 or folio.dirty.value or folio.swap.value != entry:
+            note_lazy(lambda: f"folio_ref_freeze fails: folio#{folio.pfn} has refcount {folio.ref.value}"
+                              + (", or is dirty again" if folio.dirty.value else ""))
             ok = False
         else:
             folio.ref.value = 0
