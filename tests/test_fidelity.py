@@ -261,3 +261,12 @@ def test_prepare_waitqueue_is_complete_on_two_faults():
     from swaplab.scenarios import get_scenario
     v = check(DESIGNS["prepare-waitqueue"], get_scenario("two-faults"), strategy="stateful", max_executions=None)
     assert v.ok and v.complete == "complete"
+
+
+# --- pte-marker's finding without slot reuse (docs/findings.md) ----------------------------------
+def test_pte_marker_loses_data_on_marker_cache_reuse_without_freeing_the_slot():
+    from swaplab.scenarios import get_scenario
+    v = check(DESIGNS["pte-marker"], get_scenario("marker-cache-reuse"), strategy="bounded", preemptions=2)
+    assert v.violation is not None and v.violation.kind == "data-loss"
+    # the slot is never freed on the way: no zram discard, the read returns the old value
+    assert "returned 1 but the last value stored there was 2" in v.violation.message
