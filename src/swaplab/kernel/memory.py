@@ -473,8 +473,10 @@ class Memory:
     # --- do_swap_page's hooks where kernel versions differ -----------------------------------
     def swapin_get_swap_device(self, vmf: Vmf):
         """do_swap_page's device reference: ``si = get_swap_device(entry); if (unlikely(!si))
-        goto out;`` (eb085574a752, v5.1, made it a reference against swapoff).  Returns si
-        or None (the fault returns 0 and the CPU refaults)."""
+        goto out;`` (added to do_swap_page by 2799e77529c2 "swap: fix do_swap_page() race
+        with swapoff", 2021; eb085574a752, 2019, had put get/put_swap_device only around
+        __swap_count and the swap-cache readahead).  Returns si or None (the fault returns 0
+        and the CPU refaults)."""
         return (yield from self.get_swap_device(vmf.entry))
 
     def swapin_put_swap_device(self, vmf: Vmf):
