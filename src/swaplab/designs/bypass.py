@@ -6,7 +6,7 @@ swapped page has no other reference".  The faulting thread allocates a private f
 slot into it and maps it if pte_same() still holds.  Nothing pins the slot meanwhile: the race
 13ddaf26 fixed.
 """
-from ..engine import Step
+from ..engine import Step, note_lazy
 from ..kernel import Kernel
 from ..kernel.state import SWP_SYNCHRONOUS_IO
 from ..kernel.types import swap_count
@@ -22,13 +22,21 @@ class Bypass(Kernel):
         si = self.si
         yield Step(((si.flags, False), (si.swap_map[vmf.entry], False)),
                    "SWP_SYNCHRONOUS_IO && __swap_count(entry) == 1", cost="read")
-        return bool(si.flags.value & SWP_SYNCHRONOUS_IO) and swap_count(si.swap_map[vmf.entry].value) == 1
+        skip = bool(si.flags.value & SWP_SYNCHRONOUS_IO) and swap_count(si.swap_map[vmf.entry].value) == 1
+        if skip:
+            note_lazy(lambda: "the swap cache is empty and the count is 1: bypass the swap cache")
+        return skip
 
     def swapin_direct(self, vmf):
         """The "skip swapcache" block of do_swap_page v6.6: vma_alloc_folio, __folio_set_locked,
         folio_add_lru, folio->swap = entry, swap_read_folio (which unlocks), folio->private = NULL."""
         folio = self.alloc_folio(index=vmf.addr)
         folio.lock.lock_new()
+        return (yield from self.swapin_read_new_folio(folio, vmf))
+
+    def swapin_read_new_folio(self, folio, vmf):
+        """The rest of the block, on the new locked folio: folio_add_lru, folio->swap = entry,
+        swap_read_folio (which unlocks), folio->private = NULL."""
         yield from folio.lru.write(True, "folio_add_lru", cost="flags")
         # To provide entry to swap_read_folio()
         yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")

@@ -16,6 +16,7 @@ class CountPin(Bypass):
     name = "count-pin"
     summary = "the rejected alternative: an extra swap count pins the slot during the bypass"
     reference = "thread of 13ddaf26 (Feb 2024), Kairui's first proposal"
+    vmf_fields = {"need_clear_cache": False}     # holds an extra count to drop at "out"
 
     def swapin_direct(self, vmf):
         if (yield from self._swap_duplicate(vmf.entry, 1)):

@@ -19,6 +19,7 @@ class PrepareSleep(Bypass):
     name = "prepare-sleep"
     summary = "13ddaf26 v4 (merged, v6.8): pin with swapcache_prepare; on failure sleep one tick"
     reference = "13ddaf26be32 (v4)"
+    vmf_fields = {"need_clear_cache": False}     # do_swap_page's local of 13ddaf26
 
     def swapin_direct(self, vmf):
         # Prevent parallel swapin from proceeding with the cache flag.  Otherwise, another

@@ -39,6 +39,7 @@ class PteMarker(Bypass):
     name = "pte-marker"
     summary = "David Hildenbrand's proposal: a swapin-in-progress PTE marker; racers wait on the folio lock"
     reference = "seed mail, 15 Feb 2024 21:03 +0100"
+    vmf_fields = {"marker": None}                # the marker this fault installed, until consumed
 
     def swapin_direct(self, vmf):
         mm, addr = vmf.mm, vmf.addr

@@ -479,6 +479,8 @@ class Execution:
         self.outcome = Outcome(kind, message, step=self.seq - 1 if tid >= 0 else self.seq,
                                preemptions=self.preemptions)
         self.finished = True
+        if self.tracing and tid >= 0 and self.trace and self.trace[-1]["tid"] == tid:
+            self.trace[-1]["failed"] = kind     # the step during which it was detected
 
     def _locate(self, t: ThreadState) -> None:
         """Say in the outcome which thread it was and where its model code stands."""

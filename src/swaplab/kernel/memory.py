@@ -2,9 +2,32 @@
 fork's copy_pte_range; plus the CPU's load and store through the page table.
 
 Follows v6.6 (do_swap_page as in v6.6, with the swap cache always used: the classic design of
-kernels before v4.15 and the path for swap count > 1 after).  Designs change do_swap_page
-through the hooks swapin_skip_swapcache / swapin_direct / do_swap_page_cleanup and
-do_nonswap_entry, which sit where the kernel's code differs between versions.  Left out: THP
+kernels before v4.15 and the path for swap count > 1 after).
+
+Hooks: a design (or a historic version) overrides only these, which sit where the kernel's code
+differs between versions; each is called at the point of do_swap_page (or zap, fork) named:
+  do_swap_page
+    swapin_get_swap_device(vmf)       si = get_swap_device(entry) (None: return, refault)
+    swapin_put_swap_device(vmf)       put_swap_device(si) at the out label
+    swapin_swapcache_folio(vmf, folio, how)   what counts as the swap-cache folio
+                                      ("lookup", "direct", "readahead")
+    swapin_skip_swapcache(vmf)        take the cache-bypassing path on a cache miss?
+    swapin_direct(vmf)                that path: a folio, None (OOM) or BACKOFF
+    swapin_lock_folio(folio, vmf)     folio_lock_or_retry
+    swapin_recheck_after_lock(vmf, folio)   the swap-cache recheck after folio_lock
+    swapin_expected_pte(vmf)          what pte_same compares the PTE with
+    should_try_to_free_swap(folio, vmf, in_swapcache)
+    free_swap_cache_after_map         (attribute) free the cache after mapping, not before
+    swapin_maps_writable_on_read      (attribute) c18160dba5ff's v6.11 mapping of a read fault
+    on_mapped(vmf, folio)             right after set_pte_at, PTL held
+    do_swap_page_cleanup(vmf)         at the out labels, before put_swap_device
+    do_nonswap_entry(vmf)             a non-swap entry (migration entry, a design's marker)
+  zap_nonswap_entry(mm, addr, pte)    zap_pte_range on a non-swap entry
+  copy_nonswap_entry(parent, child, addr, pte)   fork's copy_nonpresent_pte on one
+  vmf_fields                          (attribute) per-fault fields and initial values a design
+                                      adds to Vmf, e.g. {"need_clear_cache": False}
+
+Left out: THP
 and large folios, KSM, userfaultfd, uffd-wp and soft-dirty bits, per-VMA locks (faults take
 mmap_lock for read), memcg, NUMA, the TLB (a store through a PTE is one atomic step with the
 page-table walk; try_to_unmap flushes before pageout, so no stale-TLB store is possible).
@@ -13,7 +36,7 @@ from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
 from ..engine.runtime import CTX
-from .state import MM, Folio, test_flags
+from .state import MM, SWP_STABLE_WRITES, Folio, test_flags
 from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
                     PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
                     VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
@@ -22,8 +45,13 @@ ZERO_PFN = 0
 
 
 class Vmf:
-    """struct vm_fault, plus the do_swap_page locals a design needs to see."""
-    __slots__ = ("mm", "addr", "flags", "orig_pte", "entry", "si", "need_clear_cache", "marker")
+    """struct vm_fault, plus the do_swap_page locals hooks need to see (entry, si, swapcache).
+
+    A design adds its own per-fault fields (13ddaf26's need_clear_cache, a PTE marker) by
+    declaring them with their initial values in its class attribute ``vmf_fields``; the
+    kernel's :meth:`Memory.new_vmf` then builds a Vmf subclass with those slots."""
+    __slots__ = ("mm", "addr", "flags", "orig_pte", "entry", "si", "swapcache")
+    _defaults: tuple = ()
 
     def __init__(self, mm: MM, addr: int, flags: int):
         self.mm = mm
@@ -32,14 +60,42 @@ class Vmf:
         self.orig_pte: Pte = PTE_NONE
         self.entry = -1
         self.si = None
-        self.need_clear_cache = False
-        self.marker = None
+        self.swapcache = None
+        for name, value in self._defaults:
+            setattr(self, name, value)
+
+
+_VMF_CLASSES: dict = {}
+
+
+def vmf_class(kernel_cls) -> type:
+    """The Vmf type of a kernel class: Vmf plus every ``vmf_fields`` entry along its MRO (a
+    subclass's value wins)."""
+    cls = _VMF_CLASSES.get(kernel_cls)
+    if cls is None:
+        fields: dict = {}
+        for k in reversed(kernel_cls.__mro__):
+            fields.update(k.__dict__.get("vmf_fields", {}))
+        clash = set(fields) & set(Vmf.__slots__)
+        if clash:
+            raise TypeError(f"{kernel_cls.__name__}.vmf_fields redefines Vmf's own {sorted(clash)}")
+        cls = Vmf if not fields else type(f"Vmf_{kernel_cls.__name__}", (Vmf,), {
+            "__slots__": tuple(fields), "_defaults": tuple(fields.items())})
+        _VMF_CLASSES[kernel_cls] = cls
+    return cls
 
 
 BACKOFF = object()   # swapin_direct's "give up, the fault will be retried"
 
 
 class Memory:
+    # Per-fault fields a design adds to Vmf, with their initial values (see Vmf).
+    vmf_fields: dict = {}
+
+    def new_vmf(self, mm: MM, addr: int, flags: int) -> Vmf:
+        """A struct vm_fault for one fault, with the design's own fields (vmf_fields)."""
+        return vmf_class(type(self))(mm, addr, flags)
+
     # --- the CPU -----------------------------------------------------------------------------
     def cpu_access(self, mm: MM, addr: int, write: bool, value=None):
         """A load or store: walk the PTE and access the page in one atomic step.
@@ -58,6 +114,8 @@ class Memory:
             cur = cell.value
             if cur != pte:
                 continue                                  # changed under us: walk again
+            if folio is not None and self.folios.get(cur.pfn) is not folio:
+                continue      # the same PTE value, but its frame was freed and reused: walk again
             if cur.kind != "present" or (write and not cur.write):
                 return False, None
             if write:
@@ -121,7 +179,7 @@ class Memory:
 
     def handle_mm_fault(self, mm: MM, addr: int, flags: int):
         """handle_mm_fault() → handle_pte_fault() v6.6 for an anonymous VMA."""
-        vmf = Vmf(mm, addr, flags)
+        vmf = self.new_vmf(mm, addr, flags)
         vmf.orig_pte = yield from mm.pte[addr].read(f"vmf->orig_pte = ptep_get({mm.name}.pte[{addr}])",
                                                     cost="read")
         pte = vmf.orig_pte
@@ -132,6 +190,7 @@ class Memory:
         yield from mm.ptl.lock()
         cur = yield from mm.pte[addr].read(cost="read")
         if not pte_same(cur, pte):
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: the CPU retries")
             yield from mm.ptl.unlock()        # somebody else changed it: let the CPU retry
             return 0
         if flags & FAULT_FLAG_WRITE and not cur.write:
@@ -217,6 +276,7 @@ class Memory:
         yield Step(((cell, True),) + (((folio.mapcount, True),) if folio else ()),
                    f"do_anonymous_page: set_pte_at({new})", cost="set_pte")
         if cell.value.kind != "none":            # raced with another fault: back off
+            note_lazy(lambda: f"vmf_pte_changed: the PTE is now {cell.value}: back off")
             ok = False
         else:
             cell.value = new
@@ -246,6 +306,7 @@ class Memory:
         yield from mm.ptl.lock()
         cur = yield from mm.pte[addr].read(cost="read")
         if not pte_same(cur, vmf.orig_pte):
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: refault")
             yield from mm.ptl.unlock()
             return 0
         folio = self.folio_of(cur.pfn, f"the marker in {mm.name}.pte[{addr}]")
@@ -270,6 +331,10 @@ class Memory:
 
     # Phase II of the swap table frees the swap cache only after the folio is mapped.
     free_swap_cache_after_map = False
+    # c18160dba5ff "mm: swap: reuse exclusive folio directly instead of wp page faults"
+    # (v6.11): do_swap_page maps an exclusive folio writable on a read fault too.  v6.6, which
+    # the model follows, maps it writable only for FAULT_FLAG_WRITE.
+    swapin_maps_writable_on_read = False
 
     def swapin_lock_folio(self, folio: Folio, vmf: Vmf):
         """How do_swap_page takes the folio lock: folio_lock_or_retry()."""
@@ -304,26 +369,30 @@ class Memory:
         if vmf.orig_pte.kind != "swp":
             return (yield from self.do_nonswap_entry(vmf))
         entry = vmf.entry = vmf.orig_pte.offset
-        si = vmf.si = yield from self.get_swap_device(entry)
+        # Prevent swapoff from happening to us.
+        si = vmf.si = yield from self.swapin_get_swap_device(vmf)
         if si is None:
             return 0                          # swapoff is done with it: the CPU refaults
         ret = 0
         folio = yield from self.swap_cache_get_folio(entry)
-        swapcache = folio
+        swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "lookup")
         if folio is None:
             if (yield from self.swapin_skip_swapcache(vmf)):
                 folio = yield from self.swapin_direct(vmf)
                 if folio is BACKOFF:
                     return (yield from self._do_swap_page_out(vmf, 0))
+                swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "direct")
             else:
                 folio = yield from self.swapin_readahead(entry, vmf)
-                swapcache = folio
+                swapcache = vmf.swapcache = self.swapin_swapcache_folio(vmf, folio, "readahead")
             if folio is None:
                 # Back out if somebody else faulted in this pte while we released the pte lock.
                 yield from mm.ptl.lock()
                 cur = yield from mm.pte[addr].read(cost="read")
                 if pte_same(cur, vmf.orig_pte):
                     ret = VM_FAULT_OOM
+                else:
+                    note_lazy(lambda: f"pte_same fails: the PTE is now {cur}: somebody faulted it in")
                 yield from mm.ptl.unlock()
                 return (yield from self._do_swap_page_out(vmf, ret))
             # ret = VM_FAULT_MAJOR in the kernel: a bit only mm_account_fault() reads (the
@@ -333,16 +402,8 @@ class Memory:
         if not (yield from self.swapin_lock_folio(folio, vmf)):
             ret |= VM_FAULT_RETRY
             return (yield from self._do_swap_page_release(vmf, folio, ret))
-        if swapcache is not None:
-            # Make sure the folio is still in the swap cache and for this entry: the page pin,
-            # and pte_same test below, are not enough (the entry may have been freed and reused
-            # while we waited: Hugh Dickins' "further fix swapin race condition").
-            # (one step: both fields change only under the folio lock, which we hold)
-            yield Step(((folio.swapcache, False), (folio.swap, False)),
-                       "folio_test_swapcache && page_swap_entry == entry", cost="read")
-            if not folio.swapcache.value or folio.swap.value != entry:
-                self.count("swapcache_recheck_failed")
-                return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        if not (yield from self.swapin_recheck_after_lock(vmf, folio)):
+            return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         # Back out if somebody else already faulted in this pte.
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
@@ -356,9 +417,15 @@ class Memory:
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret | VM_FAULT_SIGBUS))
-        # Exclusivity, decided under the PTL to protect against concurrent fork: a fresh
-        # (cache-bypassed) folio is always exclusive.
+        # Check under PT lock (to protect against concurrent fork() sharing the swap entry
+        # concurrently) for certainly exclusive pages: a fresh (cache-bypassed) folio is.
         exclusive = vmf.orig_pte.excl or folio is not swapcache
+        if exclusive and folio is swapcache and self.si.flags.peek() & SWP_STABLE_WRITES:
+            # "not all swap backends support concurrent page modifications while under
+            # writeback": on such a device (zram) a swap-cache folio under writeback must not
+            # be mapped exclusive, else it could be mapped writable and modified mid-write.
+            if (yield from folio.writeback.read("folio_test_writeback", cost="read")):
+                exclusive = False
         yield from self.swap_free(entry)
         in_swapcache = swapcache is not None
         if not self.free_swap_cache_after_map and \
@@ -366,21 +433,27 @@ class Memory:
             yield from self.folio_free_swap(folio)
         write = bool(vmf.flags & FAULT_FLAG_WRITE)
         # Same logic as in do_wp_page, but a fresh folio or an exclusive entry is certainly
-        # not shared: folio_ref_count() is read only when neither holds.
-        writable = exclusive
-        if not writable:
+        # not shared: folio_ref_count() is read only when neither holds (the kernel's
+        # `exclusive || folio_ref_count(folio) == 1`).
+        rmap_exclusive = exclusive
+        if not rmap_exclusive:
             ref = yield from folio.ref.read("folio_ref_count", cost="read")
-            writable = ref == 1
+            rmap_exclusive = ref == 1
+        # v6.6: `if (vmf->flags & FAULT_FLAG_WRITE) { pte = maybe_mkwrite(pte_mkdirty(pte));
+        # vmf->flags &= ~FAULT_FLAG_WRITE; } rmap_flags |= RMAP_EXCLUSIVE;` -- a read fault maps
+        # the page read-only even when exclusive (its first store takes do_wp_page's reuse
+        # path); c18160dba5ff (v6.11) maps it writable on a read fault too.
+        writable = rmap_exclusive and (write or self.swapin_maps_writable_on_read)
         new = pte_present(folio.pfn, write=writable, dirty=writable and write)
-        excl = ((folio.anon_exclusive, True),) if exclusive else ()
+        excl = ((folio.anon_exclusive, True),) if rmap_exclusive else ()
         # PG_lru is not touched: the folio went on the LRU when it was read in (folio_add_lru),
         # and one that reclaim has isolated stays off it (do_swap_page adds to the LRU only
         # KSM's new copy, which is not modeled)
         yield Step(((cell, True), (folio.mapcount, True)) + excl,
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
-        folio.mapcount.value += 1             # folio_add_anon_rmap_pte / folio_add_new_anon_rmap
-        if exclusive:
-            folio.anon_exclusive.value = True
+        folio.mapcount.value += 1             # folio_add_anon_rmap_pte(..., rmap_flags)
+        if rmap_exclusive:
+            folio.anon_exclusive.value = True  # RMAP_EXCLUSIVE: SetPageAnonExclusive
         cell.value = new
         folio.publish()
         self.count("swapins")
@@ -396,6 +469,55 @@ class Memory:
         else:
             yield from mm.ptl.unlock("pte_unmap_unlock")
         return (yield from self._do_swap_page_out(vmf, ret))
+
+    # --- do_swap_page's hooks where kernel versions differ -----------------------------------
+    def swapin_get_swap_device(self, vmf: Vmf):
+        """do_swap_page's device reference: ``si = get_swap_device(entry); if (unlikely(!si))
+        goto out;`` (added to do_swap_page by 2799e77529c2 "swap: fix do_swap_page() race
+        with swapoff", 2021; eb085574a752, 2019, had put get/put_swap_device only around
+        __swap_count and the swap-cache readahead).  Returns si or None (the fault returns 0
+        and the CPU refaults)."""
+        return (yield from self.get_swap_device(vmf.entry))
+
+    def swapin_put_swap_device(self, vmf: Vmf):
+        """The reference's release at the out label: ``if (si) put_swap_device(si);``."""
+        if vmf.si is not None:
+            yield from self.put_swap_device(vmf.si)
+
+    def swapin_swapcache_folio(self, vmf: Vmf, folio, how: str):
+        """What counts as the swap-cache folio (do_swap_page's ``swapcache``) after the folio
+        was found or made: ``how`` is "lookup" (swap_cache_get_folio), "direct" (the
+        cache-bypassing swapin_direct) or "readahead" (swapin_readahead).  v6.6 sets
+        ``swapcache = folio`` after the lookup and after readahead, and leaves it NULL for a
+        folio read around the cache; ``folio != swapcache`` then means "a fresh folio,
+        certainly exclusive".  No step: a plain assignment."""
+        return None if how == "direct" else folio
+
+    def swapin_recheck_after_lock(self, vmf: Vmf, folio: Folio):
+        """The recheck after folio_lock (v6.6); True to go on, False to back out (out_page):
+
+            if (swapcache) {
+                    /* Make sure folio_free_swap() or swapoff did not release the swapcache
+                     * from under us.  The page pin, and pte_same test below, are not enough
+                     * to exclude that.  Even if it is still swapcache, we need to check
+                     * that the page's swap has not changed. */
+                    if (unlikely(!folio_test_swapcache(folio) ||
+                                 page_swap_entry(page).val != entry.val))
+                            goto out_page;
+
+        (Hugh Dickins' "further fix swapin race condition": the entry may have been freed
+        and reused while we waited for the lock.)"""
+        if vmf.swapcache is None:
+            return True
+        # one step: both fields change only under the folio lock, which we hold
+        yield Step(((folio.swapcache, False), (folio.swap, False)),
+                   "folio_test_swapcache && page_swap_entry == entry", cost="read")
+        if not folio.swapcache.value or folio.swap.value != vmf.entry:
+            self.count("swapcache_recheck_failed")
+            note_lazy(lambda: f"the recheck fails: folio#{folio.pfn} is no longer in the swap "
+                              f"cache for offset {vmf.entry}: back out")
+            return False
+        return True
 
     def on_mapped(self, vmf: Vmf, folio: Folio):
         """Called under the PTL right after do_swap_page maps ``folio`` (a hook for designs)."""
@@ -416,8 +538,7 @@ class Memory:
     def _do_swap_page_out(self, vmf: Vmf, ret: int):
         """out: the design's cleanup (13ddaf26's swapcache_clear), put_swap_device."""
         yield from self.do_swap_page_cleanup(vmf)
-        if vmf.si is not None:
-            yield from self.put_swap_device(vmf.si)
+        yield from self.swapin_put_swap_device(vmf)
         return ret
 
     def do_wp_page(self, vmf: Vmf):
@@ -436,6 +557,8 @@ class Memory:
                 yield Step(((cell, True),), "wp_page_reuse: make the PTE writable", cost="set_pte")
                 if cell.value == pte:
                     cell.value = pte._replace(write=True, dirty=True)
+                else:
+                    note_lazy(lambda: f"the PTE is now {cell.value}: not reused")
                 yield from mm.ptl.unlock()
                 return 0
             # get_page(vmf->page) so it survives while we copy with the PTL dropped
@@ -470,7 +593,16 @@ class Memory:
 
     def wp_page_copy(self, vmf: Vmf, old: Folio | None):
         """wp_page_copy() v6.6: copy into a new folio with the PTL dropped, then retake it and
-        install the copy if the PTE did not change."""
+        install the copy if the PTE did not change.  Its tail, after pte_unmap_unlock:
+
+            if (new_folio)                 /* the old folio when page_copied */
+                    folio_put(new_folio);
+            if (old_folio) {
+                    if (page_copied)
+                            free_swap_cache(&old_folio->page);
+                    folio_put(old_folio);
+            }
+        """
         mm, addr = vmf.mm, vmf.addr
         if old is None:
             data = 0
@@ -483,6 +615,8 @@ class Memory:
         acc = ((cell, True), (new.mapcount, True)) + (((old.mapcount, True),) if old else ())
         yield Step(acc, f"wp_page_copy: set_pte_at({npte})", cost="set_pte")
         installed = cell.value == vmf.orig_pte
+        if not installed:
+            note_lazy(lambda: f"pte_same fails: the PTE is now {cell.value}: the copy is dropped")
         if installed:
             cell.value = npte
             new.mapcount.value = 1
@@ -494,15 +628,19 @@ class Memory:
             self.free_new_folio(new)
         if old is not None:
             if installed:
-                yield from self.folio_put(old)    # the old mapping's reference
+                yield from self.folio_put(old)    # new_folio = old_folio: the old mapping's reference
+                # if (page_copied) free_swap_cache(old_folio): the copy left the old folio
+                # unmapped here; drop its swap cache if no PTE needs the slot any more
+                yield from self.free_swap_cache(old)
             yield from self.folio_put(old)        # ours, from do_wp_page
         return 0
 
     # --- zap and fork ----------------------------------------------------------------------------
     def zap_pte_range(self, mm: MM, addrs):
         """zap_pte_range() v6.6 under the PTL: clear present PTEs (their folios are freed after
-        the TLB flush, outside the lock), and for swap PTEs call free_swap_and_cache() then
-        clear them.  The user's view of the page becomes zero at the PTE clear."""
+        the TLB flush, outside the lock; an anonymous folio is not marked dirty from the PTE,
+        only a file folio is), and for swap PTEs call free_swap_and_cache() then clear them.
+        The user's view of the page becomes zero at the PTE clear."""
         yield from mm.ptl.lock()
         to_put = []
         for addr in addrs:
@@ -512,15 +650,16 @@ class Memory:
                 continue
             if pte.kind == "present":
                 folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]") if pte.pfn != ZERO_PFN else None
-                dirty = ((folio.dirty, True),) if folio and pte.dirty else ()
-                acc = ((cell, True),) + (((folio.mapcount, True),) + dirty if folio else ())
+                # `if (!folio_test_anon(folio)) { if (pte_dirty(ptent)) folio_mark_dirty(folio);
+                # ... }`: an anonymous folio is not marked dirty from the PTE (every folio here
+                # is anonymous): what this mapping wrote lives on only through the folio's other
+                # mappings, and fork copied the dirty bit into each of them
+                acc = ((cell, True),) + (((folio.mapcount, True),) if folio else ())
                 yield Step(acc, f"zap_pte_range: ptep_get_and_clear_full({mm.name}.pte[{addr}])",
                            cost="set_pte")
                 cell.value = PTE_NONE
                 mm.logical[addr] = 0
                 if folio is not None:
-                    if pte.dirty:
-                        folio.dirty.value = True
                     folio.mapcount.value -= 1          # folio_remove_rmap_pte
                     to_put.append(folio)
             elif pte.kind == "swp":
@@ -583,11 +722,18 @@ class Memory:
                     dst.value = src.value
                     child.logical[addr] = parent.logical[addr]
             else:
-                # A fault holds mmap_lock for read while any marker it installed exists; fork
-                # holds it for write, so it can never see one.
-                raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
+                yield from self.copy_nonswap_entry(parent, child, addr, pte)
         yield from parent.ptl.unlock()
         yield from child.ptl.unlock()
+
+
+    def copy_nonswap_entry(self, parent: MM, child: MM, addr: int, pte: Pte):
+        """copy_nonpresent_pte() for a non-swap entry (a migration entry, a design's marker),
+        both PTLs held; the counterpart of zap_nonswap_entry.  In the model only a design's
+        marker can be one, and a fault holds mmap_lock for read while any marker it installed
+        exists; fork holds it for write, so it can never see one."""
+        raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
+        yield  # pragma: no cover
 
 
 def _show(v) -> str:

@@ -158,6 +158,7 @@ class MM:
 
 # swap_info_struct->flags bits
 SWP_WRITEOK = 0x2
+SWP_STABLE_WRITES = 0x800     # swapon: bdev_stable_writes(); zram_add sets QUEUE_FLAG_STABLE_WRITES
 SWP_SYNCHRONOUS_IO = 0x1000
 
 
@@ -179,7 +180,9 @@ class SwapInfo:
         return self._users
 
     def __init__(self, nslots: int, synchronous: bool, policy: str):
-        flags = SWP_WRITEOK | (SWP_SYNCHRONOUS_IO if synchronous else 0)
+        # a synchronous device is zram, which asks for stable writes (it compresses the page
+        # while it is under writeback); a slower disk is modeled without them
+        flags = SWP_WRITEOK | (SWP_SYNCHRONOUS_IO | SWP_STABLE_WRITES if synchronous else 0)
         self.nslots = nslots
         self.policy = policy                    # "lowest" free slot first, or "any" (a choice)
         self.flags = Cell("si->flags", flags)

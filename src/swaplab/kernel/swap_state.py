@@ -9,7 +9,7 @@ atomic step that reads the slot and takes a folio reference (folio_try_get).
 from __future__ import annotations
 
 from ..engine import Step, note_lazy, retry, schedule_timeout
-from .state import Folio
+from .state import Folio, test_flags
 from .types import POISON
 from .swapfile import EEXIST
 
@@ -26,6 +26,8 @@ class SwapState:
             yield Step(acc, label or f"swap cache lookup(offset {entry})", cost="xa_lookup")
             if slot.value != pfn:
                 continue                  # the slot changed since we looked: RCU lookup again
+            if folio is not None and self.folios.get(pfn) is not folio:
+                continue                  # same frame, but freed and reused since: look again
             if folio is None:
                 return None
             folio.ref.value += 1          # folio_try_get(); a frozen folio is never in the cache
@@ -71,6 +73,26 @@ class SwapState:
         yield from self._delete_from_swap_cache(folio, entry)     # under xa_lock
         yield from self.put_swap_folio(entry)
         yield from self.folio_put(folio)
+
+    def free_swap_cache(self, folio: Folio):
+        """free_swap_cache() v6.6 (mm/swap_state.c), on a folio we hold a reference to:
+
+            if (folio_test_swapcache(folio) && !folio_mapped(folio) &&
+                folio_trylock(folio)) {
+                    folio_free_swap(folio);
+                    folio_unlock(folio);
+            }
+
+        The two tests are lockless, as in the kernel: folio_free_swap tests PG_swapcache
+        again under the lock."""
+        swapcache, mapped = yield from test_flags("free_swap_cache: folio_test_swapcache, folio_mapped",
+                                                  folio.swapcache, folio.mapcount)
+        if not swapcache or mapped:
+            return
+        if not (yield from folio.lock.trylock()):
+            return
+        yield from self.folio_free_swap(folio)
+        yield from folio.lock.unlock()
 
     # --- swap-in into the swap cache -------------------------------------------------------
     def _read_swap_cache_async(self, entry: int, index: int):

@@ -65,7 +65,11 @@ class Swapfile:
 
     def swapcache_prepare(self, entry: int):
         """swapcache_prepare() v6.6: set SWAP_HAS_CACHE; -EEXIST if set, -ENOENT if free."""
-        return (yield from self._swap_duplicate(entry, SWAP_HAS_CACHE))
+        err = yield from self._swap_duplicate(entry, SWAP_HAS_CACHE)
+        if err:
+            note_lazy(lambda: f"swapcache_prepare fails: " + ("-EEXIST: SWAP_HAS_CACHE is taken"
+                                                              if err == EEXIST else "the slot is free"))
+        return err
 
     def _swap_entry_free_locked(self, cell, usage: int) -> int:
         """__swap_entry_free_locked() v6.6 (called inside a step on ``cell``, cluster lock held).
@@ -181,6 +185,7 @@ class Swapfile:
         mine = si.users_pcpu()
         yield Step(((si.users_live, False), (mine, True)), "get_swap_device", cost="percpu_ref")
         if not si.users_live.value:
+            note_lazy(lambda: "get_swap_device fails: swapoff has killed si->users")
             return None
         mine.value += 1
         return si

@@ -5,20 +5,33 @@ Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), sign
 """
 from __future__ import annotations
 
-from ..engine import Step, Violation, retry
+from ..engine import Step, Violation, note_lazy, retry
 from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
 class Swapoff:
     def swapoff(self):
-        """sys_swapoff() v6.6: clear SWP_WRITEOK, try_to_unuse(), then percpu_ref_kill(users) and
-        wait until every get_swap_device() user has put it, then free swap_map."""
+        """sys_swapoff() v6.6: clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
+        re-enable the slot cache, then percpu_ref_kill(users) and wait until every
+        get_swap_device() user has put it, then free swap_map:
+
+            disable_swap_slots_cache_lock();
+            ...
+            err = try_to_unuse(p->type);
+            ...
+            reenable_swap_slots_cache_unlock();
+            percpu_ref_kill(&p->users);
+            synchronize_rcu();
+            wait_for_completion(&p->comp);
+        """
         si = self.si
         yield from si.lock.locked_step(((si.flags, True),), "swapoff: clear SWP_WRITEOK", cost="write")
         si.flags.value &= ~0x2
         yield from si.slot_cache_enabled.write(False, "disable_swap_slots_cache_lock", cost="write")
         yield from self.try_to_unuse()
+        # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users
+        yield from si.slot_cache_enabled.write(True, "reenable_swap_slots_cache_unlock", cost="write")
         yield from si.users_live.write(False, "percpu_ref_kill(&si->users)", cost="write")
         # synchronize_rcu(); wait_for_completion(&si->comp): every user has gone
         pcpu = si.users_all()
@@ -27,7 +40,6 @@ class Swapoff:
                    cost="wait_wakeup")
         yield Step(tuple((c, True) for c in si.swap_map), "swapoff: vfree(swap_map)", cost="write")
         si.freed = True
-        yield from si.slot_cache_enabled.write(True, "reenable_swap_slots_cache_unlock", cost="write")
 
     def try_to_unuse(self):
         """try_to_unuse() v6.6: unuse every mm's swap PTEs, then drop cache-only slots; repeat
@@ -96,6 +108,7 @@ class Swapoff:
         cell = mm.pte[addr]
         cur = yield from cell.read("unuse_pte: pte_same_as_swp", cost="read")
         if not pte_same_as_swp(cur, swp_entry_to_pte(entry, False)):
+            note_lazy(lambda: f"pte_same_as_swp fails: the PTE is now {cur}")
             yield from mm.ptl.unlock()
             return 0
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):

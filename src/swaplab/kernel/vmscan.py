@@ -7,7 +7,7 @@ page map, memcg.  A kept folio goes back on the LRU (PG_lru) still in the swap c
 """
 from __future__ import annotations
 
-from ..engine import Step, Violation
+from ..engine import Step, Violation, note_lazy
 from .state import Folio, test_flags
 
 
@@ -23,9 +23,24 @@ class Vmscan:
         return True
 
     def pageout(self, folio: Folio):
-        """pageout() v6.6: folio_clear_dirty_for_io, then swap_writepage (which unlocks)."""
+        """pageout() v6.6: is_page_cache_freeable(), folio_clear_dirty_for_io, then
+        swap_writepage (which unlocks).  Returns False for PAGE_KEEP (the folio stays locked):
+
+            if (!is_page_cache_freeable(folio))
+                    return PAGE_KEEP;
+
+        where is_page_cache_freeable() is `folio_ref_count(folio) - folio_test_private(folio)
+        == 1 + folio_nr_pages(folio)`: only the isolation reference and the swap cache's.  A
+        fault that found the folio in the swap cache holds a third reference: the folio is
+        kept (still dirty), not written while that fault may map and modify it."""
+        ref = yield from folio.ref.read("is_page_cache_freeable: folio_ref_count", cost="read")
+        if ref != 2:
+            self.count("pageout_keep")
+            note_lazy(lambda: f"is_page_cache_freeable fails: refcount {ref}, not 2: PAGE_KEEP")
+            return False
         yield from folio.dirty.write(False, "folio_clear_dirty_for_io", cost="flags")
         yield from self.swap_writepage(folio)
+        return True
 
     def _remove_mapping(self, folio: Folio):
         """__remove_mapping() v6.6 for a swap-cache folio (folio locked): under the swap cache
@@ -41,6 +56,8 @@ class Vmscan:
         yield from si.cache_lock.locked_step(acc, f"__remove_mapping: folio_ref_freeze(folio#{folio.pfn}, 2)",
                                              cost="xa_store")
         if folio.ref.value != 2 or folio.dirty.value or folio.swap.value != entry:
+            note_lazy(lambda: f"folio_ref_freeze fails: folio#{folio.pfn} has refcount {folio.ref.value}"
+                              + (", or is dirty again" if folio.dirty.value else ""))
             ok = False
         else:
             folio.ref.value = 0
@@ -80,8 +97,10 @@ class Vmscan:
                 yield from folio.lock.unlock()
                 return False
         if (yield from test_flags("folio_test_dirty", folio.dirty)):
-            yield from self.pageout(folio)          # unlocks the folio
-            self.count("pageouts")
+            if not (yield from self.pageout(folio)):  # PAGE_KEEP: goto keep_locked
+                yield from folio.lock.unlock()
+                return False
+            self.count("pageouts")                  # the write unlocked the folio
             if any((yield from test_flags("folio_test_writeback/dirty", folio.writeback, folio.dirty))):
                 return False
             # A synchronous write has ended: relock to free the folio

@@ -23,6 +23,11 @@ def _function(stack: list[str]) -> str:
     return shown[-1] if shown else ""
 
 
+# fork and swapoff change few values a reader sees (their locks and si->users are noise
+# elsewhere), yet where they run decides a race: their own steps are always shown.
+_ALWAYS = {"fork", "copy_page_range", "swapoff", "try_to_unuse"}
+
+
 def step_lines(rec, verbose: bool) -> list[str]:
     lines = [rec["label"]]
     for obj, old, new in rec["changes"]:
@@ -31,12 +36,19 @@ def step_lines(rec, verbose: bool) -> list[str]:
         lines.append(f"  {obj.name}: {_fmt(obj, old)} -> {_fmt(obj, new)}")
     for n in rec["notes"]:
         lines.append(f"  ({n})")
+    if rec.get("failed"):
+        lines.append(f"  <= {rec['failed']} detected in this step")
     return lines
 
 
 def interesting(rec) -> bool:
-    """Steps worth a line by default: those that change a value or say something."""
-    if rec["notes"]:
+    """Steps worth a line by default: those that change a value or say something (a check
+    that failed says so in a note), the step where the violation was detected, and the own
+    steps of fork and swapoff."""
+    if rec["notes"] or rec.get("failed"):
+        return True
+    shown = [f for f in rec["stack"] if f not in _HIDDEN and not f.startswith("<")]
+    if any(f in _ALWAYS for f in shown[-2:]):     # theirs, or a lock they take
         return True
     return any(isinstance(o, Cell) and not any(n in o.name for n in _NOISE) for o, _, _ in rec["changes"])
 
