@@ -275,6 +275,27 @@ class Memory:
         """How do_swap_page takes the folio lock: folio_lock_or_retry()."""
         return (yield from self.folio_lock_or_retry(folio, vmf))
 
+    def swapin_get_swap_device(self, vmf: Vmf):
+        """do_swap_page v6.6: ``si = get_swap_device(entry)`` before anything else, so that
+        swapoff cannot free the device while the fault uses it (2799e77529c2, v5.14; before
+        it only the swap-cache path took a reference, in __read_swap_cache_async).  Sets
+        vmf->si, which the out label puts; False when swapoff is done with the entry."""
+        vmf.si = yield from self.get_swap_device(vmf.entry)
+        return vmf.si is not None
+
+    def swapin_recheck_swapcache(self, folio: Folio, vmf: Vmf):
+        """The recheck after folio_lock on a folio found in (or read into) the swap cache,
+        do_swap_page v6.6: "Make sure folio_free_swap() or swapoff did not release the
+        swapcache from under us.  The page pin, and pte_same test below, are not enough to
+        exclude that.  Even if it is still swapcache, we need to check that the page's swap has
+        not changed."  PageSwapCache came with 4969c1192d15 "mm: fix swapin race condition"
+        (v2.6.36), the entry test with 31c4a3d3a0f8 "mm: further fix swapin race condition"
+        (Hugh Dickins, v2.6.36).  One step: both fields change only under the folio lock, which
+        we hold.  True when the folio is still the swap cache's folio for vmf->entry."""
+        yield Step(((folio.swapcache, False), (folio.swap, False)),
+                   "folio_test_swapcache && page_swap_entry == entry", cost="read")
+        return folio.swapcache.value and folio.swap.value == vmf.entry
+
     def swapin_expected_pte(self, vmf: Vmf) -> Pte:
         """What the PTE must still hold for do_swap_page to map the folio: vmf->orig_pte."""
         return vmf.orig_pte
@@ -304,8 +325,7 @@ class Memory:
         if vmf.orig_pte.kind != "swp":
             return (yield from self.do_nonswap_entry(vmf))
         entry = vmf.entry = vmf.orig_pte.offset
-        si = vmf.si = yield from self.get_swap_device(entry)
-        if si is None:
+        if not (yield from self.swapin_get_swap_device(vmf)):
             return 0                          # swapoff is done with it: the CPU refaults
         ret = 0
         folio = yield from self.swap_cache_get_folio(entry)
@@ -333,16 +353,9 @@ class Memory:
         if not (yield from self.swapin_lock_folio(folio, vmf)):
             ret |= VM_FAULT_RETRY
             return (yield from self._do_swap_page_release(vmf, folio, ret))
-        if swapcache is not None:
-            # Make sure the folio is still in the swap cache and for this entry: the page pin,
-            # and pte_same test below, are not enough (the entry may have been freed and reused
-            # while we waited: Hugh Dickins' "further fix swapin race condition").
-            # (one step: both fields change only under the folio lock, which we hold)
-            yield Step(((folio.swapcache, False), (folio.swap, False)),
-                       "folio_test_swapcache && page_swap_entry == entry", cost="read")
-            if not folio.swapcache.value or folio.swap.value != entry:
-                self.count("swapcache_recheck_failed")
-                return (yield from self._do_swap_page_unlock(vmf, folio, ret))
+        if swapcache is not None and not (yield from self.swapin_recheck_swapcache(folio, vmf)):
+            self.count("swapcache_recheck_failed")
+            return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         # Back out if somebody else already faulted in this pte.
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
