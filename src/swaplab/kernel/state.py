@@ -194,7 +194,17 @@ class SwapInfo:
         self.slot_cache_enabled = Cell("swap_slot_cache_enabled", True)
         self.users_live = Cell("si->users.live", True)   # percpu_ref: killed by swapoff
         self._users: list[Cell] = []                      # its per-cpu counters, one per thread
-        self.zram = Array("zram", [None] * nslots)     # slot contents on the device
-        self.cache = Array("swap_cache", [None] * nslots)  # xarray slot: folio pfn or None
+        # The device's contents and the swap cache's xarray go with the device at the end of
+        # swapoff (filp_close(swap_file), exit_swap_address_space): an access after that is a
+        # use-after-free, as for swap_map.
+        self.zram = _owned_array(self, "zram", nslots)            # slot contents on the device
+        self.cache = _owned_array(self, "swap_cache", nslots)     # xarray slot: folio pfn or None
         self.cache_lock = SpinLock("swap_cache.xa_lock")
         self.swapcache_wq = WaitQueue("swapcache_wq")   # 01626a18's global wait queue
+
+
+def _owned_array(owner, name: str, n: int) -> Array:
+    """An Array of ``n`` empty slots that die with ``owner`` (OwnedCell)."""
+    a = Array(name, [])
+    a.cells = [OwnedCell(owner, f"{name}[{i}]", None) for i in range(n)]
+    return a
