@@ -24,8 +24,10 @@ class SwapState:
             folio = self.folio_of(pfn, f"swap cache slot {entry}") if pfn is not None else None
             acc = ((slot, False),) + (((folio.ref, True),) if folio is not None else ())
             yield Step(acc, label or f"swap cache lookup(offset {entry})", cost="xa_lookup")
-            if slot.value != pfn:
-                continue                  # the slot changed since we looked: RCU lookup again
+            if slot.value != pfn or (folio is not None and self.folios.get(pfn) is not folio):
+                # the slot changed since we looked, or its frame was freed and reused by a new
+                # folio (the same struct page in the kernel, another object here): look again
+                continue
             if folio is None:
                 return None
             folio.ref.value += 1          # folio_try_get(); a frozen folio is never in the cache
