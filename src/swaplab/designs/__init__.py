@@ -17,10 +17,21 @@ from .swapcache import SwapCache
 from .swapcachesync import SwapCacheSync
 from .swapmap import SwapmapInflight
 from .waitqueue import PrepareWaitqueue
+from .history import HISTORIC
 
 BUILTIN = [SwapCache, Bypass, PrepareBusy, PrepareSchedule, PrepareSleep, PrepareWaitqueue, CountPin,
            PteMarker, SwapmapInflight, SwapCacheSync]
-DESIGNS = {d.name: d for d in BUILTIN}
+DESIGNS = {d.name: d for d in BUILTIN}          # the matrix `swaplab compare` shows
+# The history gallery's pre-fix designs (designs/history): built in, but only in the gallery.
+ALL_DESIGNS = DESIGNS | {d.name: d for d in HISTORIC}
+
+# A design's ``kind``:
+KINDS = {
+    "upstream": "shipped in a kernel release (still there, or replaced by a later change)",
+    "historic-bug": "the code before a commit that fixed a race (the race is the reason it is here)",
+    "proposal": "posted for discussion, neither merged nor turned down",
+    "alternative": "posted and turned down in favour of the fix that was merged",
+}
 
 
 class DesignError(Exception):
@@ -29,10 +40,10 @@ class DesignError(Exception):
 
 def get_design(spec: str) -> type[Kernel]:
     """A built-in design by name, or ``path.py:ClassName``."""
-    if spec in DESIGNS:
-        return DESIGNS[spec]
+    if spec in ALL_DESIGNS:
+        return ALL_DESIGNS[spec]
     if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
-        raise DesignError(f"no design {spec!r}: built-in designs are {', '.join(DESIGNS)}; "
+        raise DesignError(f"no design {spec!r}: built-in designs are {', '.join(ALL_DESIGNS)}; "
                           "or give path/to/file.py:ClassName")
     path, cls_name = spec.rsplit(":", 1)
     p = Path(path)
@@ -59,4 +70,4 @@ def get_design(spec: str) -> type[Kernel]:
     return cls
 
 
-__all__ = ["DESIGNS", "BUILTIN", "DesignError", "get_design"]
+__all__ = ["DESIGNS", "ALL_DESIGNS", "BUILTIN", "KINDS", "DesignError", "get_design"]
