@@ -84,6 +84,9 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         for name, mm in self.mms.items():
             if name not in writers:
                 mm.mmap_lock.declare_no_writer()
+        if "exit" not in kinds:
+            for mm in self.mms.values():
+                mm.users.private = FROZEN        # only exit writes mm_users; swapoff only reads it
         if "swapoff" in kinds:
             return
         self.si.users_live.private = FROZEN

@@ -150,7 +150,10 @@ class MM:
         guarded_by(self.ptl, *self.pte, lockless=_mmu_may_set_dirty)
         self.logical = [0] * pages             # oracle: what the user last stored (ghost state)
         self.mapped = [True] * pages           # VMA coverage (munmap clears it)
-        self.alive = True
+        # mm_users: the exiting task's mmput() drops it to 0 before exit_mmap() runs, and
+        # swapoff's try_to_unuse skips an mm it cannot mmget_not_zero()
+        self.users = Cell(f"{name}.mm_users", 1)
+        self.alive = True                      # false once exit_mmap is done (the oracle skips it)
 
     def __repr__(self) -> str:
         return self.name
