@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from .bypass_unpinned import BypassSwapinUnpinned
 from .free_notify import ZramFreeNotify, ZramFreeNotifyCount
+from .free_swap_unpinned import FreeSwapUnpinned
 from .no_recheck import NoSwapcacheRecheck
 from .swapoff_unpinned import SwapoffUnpinned
 
-HISTORIC = [NoSwapcacheRecheck, SwapoffUnpinned, BypassSwapinUnpinned, ZramFreeNotify, ZramFreeNotifyCount]
+HISTORIC = [NoSwapcacheRecheck, SwapoffUnpinned, BypassSwapinUnpinned, ZramFreeNotify, ZramFreeNotifyCount,
+            FreeSwapUnpinned]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ GALLERY = [
           "bypass-swapin-unpinned", "bypass", "use-after-free", ("swapoff-vs-bypass",)),
     Entry("e914d8f00391", "mm: fix unexpected zeroed page mapping with zram swap", "v5.18",
           "zram-free-notify-count", "bypass", "data-loss", ("willneed-vs-bypass",)),
+    Entry("82b1c07a0af6", "mm: swap: fix race between free_swap_and_cache() and swapoff()", "v6.9",
+          "free-swap-unpinned", "swapcache", "use-after-free", ("exit-vs-swapoff",)),
     Entry("13ddaf26be32", "mm/swap: fix race when skipping swapcache", "v6.8",
           "bypass", "prepare-sleep", "data-loss", ("slot-reuse",)),
 ]
