@@ -106,3 +106,12 @@ def test_compare_history_runs_the_gallery_and_reports_each_cell(monkeypatch):
     assert r.exit_code == 1 and f"{len(GALLERY)} differ from the expected verdict" in r.output
     r = CliRunner().invoke(main, ["compare", "--history", "--designs", "bypass"])
     assert r.exit_code == 2 and "--history runs the gallery" in r.output
+
+
+def test_docs_tell_every_entry_with_the_command_that_printed_its_trace():
+    from pathlib import Path
+    doc = (Path(__file__).parent.parent / "docs" / "history.md").read_text()
+    for e in GALLERY:
+        assert f"## {e.commit}" in doc, e.commit
+        for s in e.scenarios:
+            assert f"`swaplab check -d {e.buggy} -s {s}`" in doc, (e.commit, s)

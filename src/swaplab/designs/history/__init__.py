@@ -43,10 +43,10 @@ GALLERY = [
           "bypass-swapin-unpinned", "bypass", "use-after-free", ("swapoff-vs-bypass",)),
     Entry("e914d8f00391", "mm: fix unexpected zeroed page mapping with zram swap", "v5.18",
           "zram-free-notify-count", "bypass", "data-loss", ("willneed-vs-bypass",)),
-    Entry("82b1c07a0af6", "mm: swap: fix race between free_swap_and_cache() and swapoff()", "v6.9",
-          "free-swap-unpinned", "swapcache", "use-after-free", ("exit-vs-swapoff",)),
     Entry("13ddaf26be32", "mm/swap: fix race when skipping swapcache", "v6.8",
           "bypass", "prepare-sleep", "data-loss", ("slot-reuse",)),
+    Entry("82b1c07a0af6", "mm: swap: fix race between free_swap_and_cache() and swapoff()", "v6.9",
+          "free-swap-unpinned", "swapcache", "use-after-free", ("exit-vs-swapoff",)),
 ]
 
 
