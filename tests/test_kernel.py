@@ -218,7 +218,7 @@ ops = ["willneed 0"]
 def test_a_design_overrides_single_kernel_functions():
     # the bypass design changes two hooks of do_swap_page and nothing else
     own = {n for n in vars(Bypass) if not n.startswith("__")}
-    assert own <= {"name", "summary", "reference", "swapin_skip_swapcache", "swapin_direct",
+    assert own <= {"name", "kind", "summary", "reference", "swapin_skip_swapcache", "swapin_direct",
                    "swapin_read_new_folio"}
 
 

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import exitcodes
-from .designs import DESIGNS, DesignError, get_design
+from .designs import ALL_DESIGNS, DESIGNS, DesignError, get_design
 from .engine import STRATEGIES, Schedule, ScheduleError, replay
 from .inputs import Seconds, output_dir, output_file, split_names
 from .kernel import make_program
@@ -117,14 +117,15 @@ def main():
 def designs(as_json):
     """List the built-in designs."""
     if as_json:
-        click.echo(json.dumps([{"name": d.name, "summary": d.summary, "reference": d.reference}
-                               for d in DESIGNS.values()], indent=1))
+        click.echo(json.dumps([{"name": d.name, "kind": d.kind, "summary": d.summary, "reference": d.reference}
+                               for d in ALL_DESIGNS.values()], indent=1))
         return
     t = Table(box=None, show_header=True, header_style="bold")
     t.add_column("design")
+    t.add_column("kind")
     t.add_column("what it is")
-    for d in DESIGNS.values():
-        t.add_row(d.name, d.summary)
+    for d in ALL_DESIGNS.values():
+        t.add_row(d.name, d.kind, d.summary)
     out.print(t)
 
 
@@ -383,9 +384,18 @@ def replay_cmd(file, design, scenario, time_limit, full, html_file, perfetto_fil
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Cells checked at once, one process each (default: one per CPU).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the matrix as HTML.")
+@click.option("--history", is_flag=True, help="Run the history gallery instead: each historic bug's pre-fix "
+              "design and its fix on the scenarios that catch it (docs/history.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_limit, jobs, html_file, as_json):
+def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_limit, jobs, html_file, history,
+                as_json):
     """The designs × scenarios matrix, with each distinct counterexample below it."""
+    if history:
+        if design_list or scenario_list or html_file:
+            raise BadInput("--history runs the gallery's own designs and scenarios: drop --designs, "
+                           "--scenarios and --html")
+        _compare_history(max_executions, preemptions, time_limit, jobs, as_json)
+        return
     output_file(html_file, "--html")
     dnames = split_names(design_list, "designs") or list(DESIGNS)
     snames = split_names(scenario_list, "scenarios") or builtin_names()
@@ -394,7 +404,7 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
     if len({d.name for d in ds}) < len(ds):
         dup = next(d.name for d in ds if sum(e.name == d.name for e in ds) > 1)
         raise BadInput(f"two of the designs given are named {dup!r}: give each design its own name")
-    known = list(DESIGNS) + [d.name for d in ds if d.name not in DESIGNS]
+    known = list(ALL_DESIGNS) + [d.name for d in ds if d.name not in ALL_DESIGNS]
     for sc in ss:
         try:
             sc.check_expect_names(known)
@@ -458,6 +468,42 @@ def compare_cmd(design_list, scenario_list, max_executions, preemptions, time_li
         if not as_json:
             out.print(f"\nHTML written to {html_file}")
     sys.exit(exitcodes.for_cells([v for v, _ in cells.values()], mismatches=bool(mismatches),
+                                 interrupted=interrupted))
+
+
+def _compare_history(max_executions, preemptions, time_limit, jobs, as_json) -> None:
+    """`compare --history`: every gallery cell; exit 1 unless each verdict is the expected one."""
+    from .designs.history import gallery_cells
+    from .report.history import gallery_json, gallery_text
+    todo = gallery_cells()
+    pairs = [_load(d, s) for _, d, s, _ in todo]
+    found: dict = {}
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        with _CellProgress("history", len(pairs), not as_json) as bar:
+            def done(i, v):
+                found[i] = v
+                bar.at(f"{v.design} × {v.scenario}")
+                bar.advance()
+            from .cells import cpu_count
+            check_many(pairs, jobs=min(jobs or cpu_count(), len(pairs)), on_done=done,
+                       max_executions=max_executions, time_limit=time_limit, preemptions=preemptions,
+                       bounded_budget=4000)
+    except KeyboardInterrupt:
+        interrupted = True
+    rows = [(e, d, s, want, found.get(i)) for i, (e, d, s, want) in enumerate(todo)]
+    doc = gallery_json(rows)
+    if as_json:
+        doc.update(interrupted=interrupted, seconds=round(time.perf_counter() - t0, 2))
+        click.echo(json.dumps(doc, indent=1))
+    else:
+        out.print(gallery_text(rows), markup=False)
+        out.print(f"\n{len(found)} of {len(rows)} cells in {time.perf_counter() - t0:.1f}s; each cell: bounded "
+                  f"search up to {preemptions} preemption(s), then stateful DPOR up to {max_executions} "
+                  f"executions or {time_limit:g}s; {len(doc['mismatches'])} differ from the expected verdict"
+                  + ("; INTERRUPTED" if interrupted else ""), markup=False)
+    sys.exit(exitcodes.for_cells(list(found.values()), mismatches=bool(doc["mismatches"]),
                                  interrupted=interrupted))
 
 

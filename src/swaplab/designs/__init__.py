@@ -20,10 +20,21 @@ from .swapcache import SwapCache
 from .swapcachesync import SwapCacheSync
 from .swapmap import SwapmapInflight
 from .waitqueue import PrepareWaitqueue
+from .history import HISTORIC
 
 BUILTIN = [SwapCache, Bypass, PrepareBusy, PrepareSchedule, PrepareSleep, PrepareWaitqueue, CountPin,
            PteMarker, SwapmapInflight, SwapCacheSync]
-DESIGNS = {d.name: d for d in BUILTIN}
+DESIGNS = {d.name: d for d in BUILTIN}          # the matrix `swaplab compare` shows
+# The history gallery's pre-fix designs (designs/history): built in, but only in the gallery.
+ALL_DESIGNS = DESIGNS | {d.name: d for d in HISTORIC}
+
+# A design's ``kind``:
+KINDS = {
+    "upstream": "shipped in a kernel release (still there, or replaced by a later change)",
+    "historic-bug": "the code before a commit that fixed a race (the race is the reason it is here)",
+    "proposal": "posted for discussion, neither merged nor turned down",
+    "alternative": "posted and turned down in favour of the fix that was merged",
+}
 
 
 class DesignError(Exception):
@@ -32,10 +43,10 @@ class DesignError(Exception):
 
 def get_design(spec: str) -> type[Kernel]:
     """A built-in design by name, or ``path.py:ClassName``."""
-    if spec in DESIGNS:
-        return DESIGNS[spec]
+    if spec in ALL_DESIGNS:
+        return ALL_DESIGNS[spec]
     if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
-        raise DesignError(f"no design {spec!r}: built-in designs are {', '.join(DESIGNS)}; "
+        raise DesignError(f"no design {spec!r}: built-in designs are {', '.join(ALL_DESIGNS)}; "
                           "or give path/to/file.py:ClassName")
     path, cls_name = spec.rsplit(":", 1)
     p = Path(path)
@@ -71,7 +82,7 @@ def _own_name(cls, cls_name: str, path: Path) -> None:
     """A user design has a name of its own: the class's ``name`` when it sets one, else one
     made from the class name; never a built-in's (in ``compare`` its row would overwrite the
     built-in's, and every verdict would be printed under the wrong design)."""
-    builtin = DESIGNS.get(getattr(cls, "name", None))
+    builtin = ALL_DESIGNS.get(getattr(cls, "name", None))
     try:
         line = inspect.getsourcelines(cls)[1]
     except (OSError, TypeError):
@@ -82,7 +93,7 @@ def _own_name(cls, cls_name: str, path: Path) -> None:
                               f"design; give your design its own (e.g. name = \"my-{cls.name}\")")
         return
     derived = _kebab(cls_name)
-    if derived in DESIGNS:
+    if derived in ALL_DESIGNS:
         raise DesignError(f"{path}:{line}: {cls_name} sets no name, and the one made from its class "
                           f"name, {derived!r}, is a built-in design's; set name = \"...\" in the class")
     parent = builtin.name if builtin is not None else getattr(cls, "name", "?")
@@ -93,4 +104,5 @@ def _own_name(cls, cls_name: str, path: Path) -> None:
         cls.reference = str(path.resolve())
 
 
-__all__ = ["DESIGNS", "BUILTIN", "DesignError", "get_design"]
+__all__ = ["DESIGNS", "ALL_DESIGNS", "BUILTIN", "KINDS", "DesignError", "get_design"]
+

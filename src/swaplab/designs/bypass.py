@@ -14,6 +14,7 @@ from ..kernel.types import swap_count
 
 class Bypass(Kernel):
     name = "bypass"
+    kind = "historic-bug"        # upstream v4.15–v6.7; its race is what 13ddaf26 fixed
     summary = "skip the swap cache for sync-io devices when the count is 1 (v4.15–v6.7)"
     reference = "0bcac06f27d7, aa8d22a11da9"
 

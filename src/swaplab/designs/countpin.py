@@ -14,6 +14,7 @@ from .bypass import Bypass
 
 class CountPin(Bypass):
     name = "count-pin"
+    kind = "alternative"
     summary = "the rejected alternative: an extra swap count pins the slot during the bypass"
     reference = "thread of 13ddaf26 (Feb 2024), Kairui's first proposal"
     vmf_fields = {"need_clear_cache": False}     # holds an extra count to drop at "out"

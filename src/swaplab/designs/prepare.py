@@ -17,6 +17,7 @@ from .bypass import Bypass
 
 class PrepareSleep(Bypass):
     name = "prepare-sleep"
+    kind = "upstream"            # merged: v6.8 to v6.11
     summary = "13ddaf26 v4 (merged, v6.8): pin with swapcache_prepare; on failure sleep one tick"
     reference = "13ddaf26be32 (v4)"
     vmf_fields = {"need_clear_cache": False}     # do_swap_page's local of 13ddaf26
@@ -44,6 +45,7 @@ class PrepareSleep(Bypass):
 
 class PrepareSchedule(PrepareSleep):
     name = "prepare-schedule"
+    kind = "alternative"         # v3, superseded by v4 in review
     summary = "13ddaf26 v3: pin with swapcache_prepare; on failure schedule() and refault"
     reference = "13ddaf26 v3 (lore 20240216...)"
 
@@ -53,6 +55,7 @@ class PrepareSchedule(PrepareSleep):
 
 class PrepareBusy(PrepareSleep):
     name = "prepare-busy"
+    kind = "alternative"         # v2, superseded in review
     summary = "13ddaf26 v2: pin with swapcache_prepare; on failure refault at once"
     reference = "13ddaf26 v2"
 

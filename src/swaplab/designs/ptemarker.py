@@ -37,6 +37,7 @@ def swapin_marker(folio, entry: int) -> Pte:
 
 class PteMarker(Bypass):
     name = "pte-marker"
+    kind = "proposal"
     summary = "David Hildenbrand's proposal: a swapin-in-progress PTE marker; racers wait on the folio lock"
     reference = "seed mail, 15 Feb 2024 21:03 +0100"
     vmf_fields = {"marker": None}                # the marker this fault installed, until consumed

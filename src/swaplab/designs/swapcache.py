@@ -11,3 +11,4 @@ from ..kernel import Kernel
 
 class SwapCache(Kernel):
     name = "swapcache"
+    kind = "upstream"

@@ -19,6 +19,7 @@ from ..kernel import Kernel
 
 class SwapCacheSync(Kernel):
     name = "swapcache-sync"
+    kind = "upstream"            # swap table phase II (2025)
     summary = "swap table phase II (2025): insert into the swap cache first; racers wait on the folio lock"
     reference = "swap-table-p2 v5 (Dec 2025)"
 

@@ -27,6 +27,7 @@ EEXIST = -17
 
 class SwapmapInflight(Bypass):
     name = "swapmap-inflight"
+    kind = "alternative"
     summary = "a special swap_map value marks a bypassed swap-in in flight (the thread's other idea)"
     reference = "thread of 13ddaf26 (Feb 2024), Kairui's swap_map value"
     vmf_fields = {"need_clear_cache": False}     # holds the in-flight value to clear at "out"

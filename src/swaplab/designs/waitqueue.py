@@ -37,6 +37,7 @@ from .prepare import PrepareSleep
 
 class PrepareWaitqueue(PrepareSleep):
     name = "prepare-waitqueue"
+    kind = "upstream"            # v6.12 until phase II
     summary = "01626a18 (v6.12): the loser sleeps on swapcache_wq; the winner wakes it"
     reference = "01626a182302"
 

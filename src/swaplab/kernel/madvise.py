@@ -65,7 +65,10 @@ class Madvise:
         yield from mm.mmap_lock.up_write()
 
     def exit_mmap(self, mm: MM):
-        """exit_mmap(): the last user is gone; zap everything."""
+        """mmput() → exit_mmap(): the last user is gone (mm_users drops to 0 first, so swapoff
+        no longer walks this mm); zap everything.  The kernel zaps under mmap_lock for read and
+        frees the page tables under it for write; the model holds it for write throughout."""
+        yield from mm.users.write(0, "mmput: atomic_dec_and_test(&mm->mm_users)", cost="atomic")
         yield from mm.mmap_lock.down_write()
         yield from self.zap_pte_range(mm, range(len(mm.pte)))
         mm.alive = False

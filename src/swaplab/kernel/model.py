@@ -24,6 +24,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     the path for a swap count above one ever since)."""
 
     name = "swapcache"
+    kind = "upstream"            # which kind of design (swaplab.designs.KINDS says what each means)
     summary = "every swap-in goes through the swap cache (before v4.15; count > 1 after)"
     reference = "mm/memory.c do_swap_page before 0bcac06f27d7 (v4.15)"
 
@@ -83,6 +84,9 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         for name, mm in self.mms.items():
             if name not in writers:
                 mm.mmap_lock.declare_no_writer()
+        if "exit" not in kinds:
+            for mm in self.mms.values():
+                mm.users.private = FROZEN        # only exit writes mm_users; swapoff only reads it
         if "swapoff" in kinds:
             return
         self.si.users_live.private = FROZEN

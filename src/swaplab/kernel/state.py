@@ -150,7 +150,10 @@ class MM:
         guarded_by(self.ptl, *self.pte, lockless=_mmu_may_set_dirty)
         self.logical = [0] * pages             # oracle: what the user last stored (ghost state)
         self.mapped = [True] * pages           # VMA coverage (munmap clears it)
-        self.alive = True
+        # mm_users: the exiting task's mmput() drops it to 0 before exit_mmap() runs, and
+        # swapoff's try_to_unuse skips an mm it cannot mmget_not_zero()
+        self.users = Cell(f"{name}.mm_users", 1)
+        self.alive = True                      # false once exit_mmap is done (the oracle skips it)
 
     def __repr__(self) -> str:
         return self.name
@@ -197,7 +200,17 @@ class SwapInfo:
         self.slot_cache_enabled = Cell("swap_slot_cache_enabled", True)
         self.users_live = Cell("si->users.live", True)   # percpu_ref: killed by swapoff
         self._users: list[Cell] = []                      # its per-cpu counters, one per thread
-        self.zram = Array("zram", [None] * nslots)     # slot contents on the device
-        self.cache = Array("swap_cache", [None] * nslots)  # xarray slot: folio pfn or None
+        # The device's contents and the swap cache's xarray go with the device at the end of
+        # swapoff (filp_close(swap_file), exit_swap_address_space): an access after that is a
+        # use-after-free, as for swap_map.
+        self.zram = _owned_array(self, "zram", nslots)            # slot contents on the device
+        self.cache = _owned_array(self, "swap_cache", nslots)     # xarray slot: folio pfn or None
         self.cache_lock = SpinLock("swap_cache.xa_lock")
         self.swapcache_wq = WaitQueue("swapcache_wq")   # 01626a18's global wait queue
+
+
+def _owned_array(owner, name: str, n: int) -> Array:
+    """An Array of ``n`` empty slots that die with ``owner`` (OwnedCell)."""
+    a = Array(name, [])
+    a.cells = [OwnedCell(owner, f"{name}[{i}]", None) for i in range(n)]
+    return a

@@ -52,7 +52,10 @@ class Swapoff:
             if not (yield from si.inuse_pages.read("swap_usage_in_pages", cost="read")):
                 return 0
             for mm in list(self.mms.values()):
-                if not mm.alive:
+                # mmget_not_zero(): an exiting mm (mm_users 0) is skipped; its exit_mmap zaps
+                # the swap PTEs itself.  (The kernel then holds a reference until mmput, which
+                # would defer an exit to swapoff's mmput; the model's mmap_lock orders them.)
+                if not (yield from mm.users.read(f"mmget_not_zero({mm.name})", cost="read")):
                     continue
                 yield from mm.mmap_lock.down_read()
                 err = yield from self.unuse_pte_range(mm)
