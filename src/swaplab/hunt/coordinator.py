@@ -47,6 +47,7 @@ class HuntConfig:
     shrink: bool = True
     shrink_tries: int = 300
     shrink_seconds: float = 60.0
+    initial: list[str] = field(default_factory=list)   # TOML texts checked first (seeds of a corpus)
 
     @property
     def findings_dir(self) -> Path:
@@ -99,6 +100,7 @@ class Coordinator:
         self.shrink_queue: deque = deque()
         self.shrinking: dict[str, int] = {}    # signature -> hits while it is being shrunk
         self.turn = 0
+        self.initial = deque(t for t in cfg.initial if not self.store.get(_initial_key(t), False))
         self.corpus = [t for _, t in self.store.corpus()]
         self.t0 = time.monotonic()
         self._s0 = self.scenarios
@@ -141,6 +143,14 @@ class Coordinator:
             return self.shrink_queue.popleft()
         if self.full_queue:
             return self.full_queue.popleft()
+        if self.initial:
+            from ..scenarios.loader import parse_scenario
+            text = self.initial.popleft()
+            s = parse_scenario(text, "<initial>")
+            toml = to_toml(s)
+            task = {"toml": toml, "designs": list(self.cfg.designs), "phase": "cheap",
+                    "budget": self.cfg.budget.to_json(), "coverage": True}
+            return ("cheap", {"origin": "initial", "key": canonical_key(s), "toml": toml, "initial": text}, task)
         order = ("enum", "mut") if self.turn % 2 == 0 or not self.cfg.mutate else ("mut", "enum")
         self.turn += 1
         for source in order:
@@ -243,6 +253,8 @@ class Coordinator:
             if r["interrupted"]:
                 return True             # its position stays in flight: a resumed hunt redoes it
             self.in_flight_pos.discard(payload.get("pos", -1))
+            if "initial" in payload:
+                self.store.put(_initial_key(payload["initial"]), True)
             self.scenarios += 1
             new = {}
             for f, arcs in r["arcs"].items():
@@ -358,6 +370,11 @@ def reproduce_command(design: str, scenario_file: str, phase: str, budget: Budge
     search = (f"--strategy bounded --preemptions {budget.cheap_preemptions}" if phase == "cheap"
               else "--strategy stateful")
     return f"swaplab check -d {design} -s {scenario_file} {search}"
+
+
+def _initial_key(text: str) -> str:
+    import hashlib
+    return "initial:" + hashlib.sha1(text.encode()).hexdigest()
 
 
 def _dumps(doc) -> str:
