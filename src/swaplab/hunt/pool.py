@@ -74,6 +74,10 @@ class DaskPool:
         if address:
             self.client = Client(address, timeout="20s")
         else:
+            import dask
+            # fork, not spawn: a spawned worker imports everything again (5× slower to start
+            # here), and the tasks need nothing a fork could share wrongly
+            dask.config.set({"distributed.worker.multiprocessing-method": "fork"})
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         dashboard_address=None)
             self.client = Client(self.cluster)
@@ -92,9 +96,7 @@ class DaskPool:
         return set(done), set(rest)
 
     def close(self, cancel: bool = False) -> None:
-        if cancel:
-            self.client.cancel(list(self.client.futures.values()) if hasattr(self.client, "futures") else [])
-        self.client.close()
+        self.client.close()          # the coordinator has cancelled its futures already
         if self.cluster is not None:
             self.cluster.close()
 
