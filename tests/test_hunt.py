@@ -320,6 +320,11 @@ def test_hunt_json_matches_its_schema_and_corpus_exports(tmp_path):
     assert files
     for f in files:
         validated(get(f.read_text()))
+    rep = subprocess.run([sys.executable, "-m", "swaplab.cli", "hunt", "--store", str(store), "--report", "--html",
+                          str(tmp_path / "r.html")], capture_output=True, text=True, timeout=60)
+    assert rep.returncode == (1 if doc["findings"] else 0), rep.stderr
+    assert f"{doc['scenarios']} scenarios checked" in rep.stdout
+    assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
 
 
 def test_bad_bound_and_design_are_bad_input(tmp_path):

@@ -144,7 +144,8 @@ def check_scenario(task: dict) -> dict:
     return {"results": results, "arcs": {f: [list(a) for a in v] for f, v in arcs.items()},
             "seconds": time.perf_counter() - t0, "reference": reference,
             "differential": differential(results),
-            "interrupted": any(r["interrupted"] for r in results.values())}
+            "interrupted": any(r["interrupted"] for r in results.values())
+            or bool(reference and reference["interrupted"])}
 
 
 def safety(status: str) -> str:

@@ -20,6 +20,15 @@ from .lang import to_toml
 from .shrink import Shrinker
 
 
+def _run_or_stop(cls, s, phase, budget):
+    """A check; Ctrl-C (which the engine turns into an interrupted verdict) stops the shrinking
+    instead of reading as "this candidate does not fail"."""
+    v = _run(cls, s, phase, budget)
+    if v.interrupted:
+        raise KeyboardInterrupt
+    return v
+
+
 def shrink_finding(task: dict) -> dict:
     """task: toml, design, signature, phase, budget, max_tries, seconds.  Returns the smallest
     scenario found with the same signature, its violation and the reference's verdict."""
@@ -30,20 +39,20 @@ def shrink_finding(task: dict) -> dict:
     sig = task["signature"]
 
     def fails(c) -> bool:
-        v = _run(cls, c, phase, budget)
+        v = _run_or_stop(cls, c, phase, budget)
         if v.violation is None:
             return False
         return signature(task["design"], describe(cls, c, v, ref)["violation"]) == sig
 
     shrinker = Shrinker(fails, max_tries=task.get("max_tries", 300), time_limit=task.get("seconds", 60.0))
     small = shrinker.run(s) if task.get("shrink", True) else s
-    v = _run(cls, small, phase, budget)
+    v = _run_or_stop(cls, small, phase, budget)
     doc = describe(cls, small, v, ref)
     if v.violation is None:        # cannot happen unless a budget cut the last check: keep the original
         small = s
-        v = _run(cls, s, phase, budget)
+        v = _run_or_stop(cls, s, phase, budget)
         doc = describe(cls, s, v, ref)
-    rv = _run(ref, small, phase, budget) if task["design"] != REFERENCE else v
+    rv = _run_or_stop(ref, small, phase, budget) if task["design"] != REFERENCE else v
     return {"toml": to_toml(small), "violation": doc.get("violation"), "tries": shrinker.tries,
             "reference_status": rv.status, "reference_complete": rv.complete}
 
