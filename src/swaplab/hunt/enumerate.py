@@ -17,7 +17,7 @@ Values are never an enumeration dimension: every page holds and every write stor
 its own, so that a lost write can never pass for a correct one (renaming values is a symmetry).
 Exclusive bits, explicit slots, several processes and longer threads are left to mutation.
 
-The raw stream is a fixed product; a scenario is emitted when it is its class's representative
+The raw stream is a fixed product, smallest shapes first (see _shapes); a scenario is emitted when it is its class's representative
 (lang.is_canonical), so each class comes out exactly once and the position in the raw stream is
 all a resumed hunt needs.
 """
@@ -74,21 +74,31 @@ def _devices(bound: Bound):
                 yield slots, sync, alloc
 
 
+def _shapes(bound: Bound) -> list[tuple[int, int]]:
+    """(threads, longest thread) levels, smallest scenarios first: a hunt with a time limit
+    sees every page state and device option with two one-operation threads long before it
+    has gone through the two-operation threads of the first page state."""
+    return sorted(((n, k) for n in range(1, bound.threads + 1) for k in range(1, bound.ops + 1)),
+                  key=lambda nk: (nk[0] * nk[1], nk[1]))
+
+
 def _raw(bound: Bound):
-    """The raw product, in a fixed order: (device, page states, fork, threads)."""
-    for slots, sync, alloc in _devices(bound):
-        for npages in range(1, bound.pages + 1):
-            alphabet = op_alphabet(npages)
-            for states in itertools.product(STATES, repeat=npages):
-                if sum(st in SWAP_STATES for st in states) > slots:
-                    continue
-                for forked in (False, True):
-                    mms = ("A", "B") if forked else ("A",)
-                    seqs = [(mm, ops) for mm in mms for k in range(1, bound.ops + 1)
-                            for ops in itertools.product(alphabet, repeat=k)]
-                    for n in range(1, bound.threads + 1):
+    """The raw product, in a fixed order: (threads, longest thread) level, device, page states,
+    fork, threads."""
+    for n, k in _shapes(bound):
+        for slots, sync, alloc in _devices(bound):
+            for npages in range(1, bound.pages + 1):
+                alphabet = op_alphabet(npages)
+                for states in itertools.product(STATES, repeat=npages):
+                    if sum(st in SWAP_STATES for st in states) > slots:
+                        continue
+                    for forked in (False, True):
+                        mms = ("A", "B") if forked else ("A",)
+                        seqs = [(mm, ops) for mm in mms for j in range(1, k + 1)
+                                for ops in itertools.product(alphabet, repeat=j)]
                         for threads in itertools.product(seqs, repeat=n):
-                            yield (slots, sync, alloc), states, forked, threads
+                            if max(len(ops) for _, ops in threads) == k:
+                                yield (slots, sync, alloc), states, forked, threads
 
 
 def build(item, name: str = "enum") -> "Scenario":
