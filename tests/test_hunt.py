@@ -287,6 +287,12 @@ def test_findings_are_deduplicated_counted_and_reproduce_with_swaplab_check(tmp_
     assert len(sigs) == len(set(sigs))
     race = [f for f in r.findings if f["kind"] == "data-loss"]
     assert len(race) == 1 and race[0]["count"] == 3 and race[0]["reference_ok"] is True
+    assert not race[0]["shrunk"]
+    # a hunt stopped before shrinking: the next run on the store shrinks first
+    r = hunt(_cfg(tmp_path, designs=["bypass"], enumerate=False, mutate=False, max_scenarios=3,
+                  shrink_tries=8))
+    race = [f for f in r.findings if f["kind"] == "data-loss"]
+    assert race[0]["shrunk"] and race[0]["count"] == 3
     for f in r.findings:
         if f["scenario_file"] is None:
             continue

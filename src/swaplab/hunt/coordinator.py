@@ -102,6 +102,10 @@ class Coordinator:
         self.turn = 0
         self.initial = deque(t for t in cfg.initial if not self.store.get(_initial_key(t), False))
         self.corpus = [t for _, t in self.store.corpus()]
+        if cfg.shrink:                          # findings a stopped hunt had not shrunk yet
+            for f in self.store.findings():
+                if not f["shrunk"] and f["kind"] != "differential":
+                    self._queue_shrink(f["signature"], f["design"], f["toml"], f["phase"] or "cheap")
         self.t0 = time.monotonic()
         self._s0 = self.scenarios
         self.enum_next = self.enum_pos            # the raw position after the last one handed out
@@ -306,26 +310,33 @@ class Coordinator:
                                 "trace": _dumps(v["schedule"]), "message": v["message"],
                                 "preemptions": v["preemptions"], "steps": v["steps"], "scenario_file": scen,
                                 "trace_file": trace, "reproduce": reproduce_command(design, scen, phase, self.cfg.budget),
-                                "first_seen": time.time()})
+                                "phase": phase, "shrunk": 0, "first_seen": time.time()})
         if self.cfg.shrink:
-            self.shrinking[sig] = 0
-            self.shrink_queue.append(("shrink", {"signature": sig, "design": design, "phase": phase},
-                                      {"toml": payload["toml"], "design": design, "signature": sig,
-                                       "phase": phase, "budget": self.cfg.budget.to_json(),
-                                       "max_tries": self.cfg.shrink_tries, "seconds": self.cfg.shrink_seconds}))
+            self._queue_shrink(sig, design, payload["toml"], phase)
+
+    def _queue_shrink(self, sig, design, toml, phase) -> None:
+        self.shrinking[sig] = 0
+        self.shrink_queue.append(("shrink", {"signature": sig, "design": design, "phase": phase},
+                                  {"toml": toml, "design": design, "signature": sig, "phase": phase,
+                                   "budget": self.cfg.budget.to_json(), "max_tries": self.cfg.shrink_tries,
+                                   "seconds": self.cfg.shrink_seconds}))
 
     def _shrunk(self, payload, r) -> None:
         sig, design = payload["signature"], payload["design"]
         extra = self.shrinking.pop(sig, 0)
         row = next((f for f in self.store.findings() if f["signature"] == sig), None)
-        if row is None or r["violation"] is None:
+        if row is None:
+            return
+        if r["violation"] is None:               # the budget cut the last check: keep it as found
+            row["shrunk"] = 1
+            self.store.add_finding(row)
             return
         v = r["violation"]
         scen, trace = write_files(self.cfg.findings_dir, design, sig, r["toml"], v)
         row.update({"count": row["count"] + extra, "reproduce": reproduce_command(
                         design, scen, payload.get("phase", "cheap"), self.cfg.budget), "toml": r["toml"], "trace": _dumps(v["schedule"]),
                     "message": v["message"], "preemptions": v["preemptions"], "steps": v["steps"],
-                    "scenario_file": scen, "trace_file": trace,
+                    "scenario_file": scen, "trace_file": trace, "shrunk": 1,
                     "reference_ok": False if design == REFERENCE else r["reference_status"] == "ok"})
         self.store.add_finding(row)
 
@@ -339,7 +350,7 @@ class Coordinator:
                                 "reference": "-", "count": 1, "reference_ok": None, "toml": payload["toml"],
                                 "trace": "{}", "message": f"designs that must agree on safety differ: {verdicts}",
                                 "preemptions": 0, "steps": 0, "scenario_file": None, "trace_file": None,
-                                "first_seen": time.time()})
+                                "shrunk": 1, "first_seen": time.time()})
 
     # --- reporting ----------------------------------------------------------------------------
     def status(self) -> dict:

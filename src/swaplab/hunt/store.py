@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS findings (
     signature TEXT PRIMARY KEY, design TEXT NOT NULL, kind TEXT NOT NULL, function TEXT NOT NULL,
     reference TEXT NOT NULL, count INTEGER NOT NULL, reference_ok INTEGER, toml TEXT NOT NULL,
     trace TEXT NOT NULL, message TEXT NOT NULL, preemptions INTEGER NOT NULL, steps INTEGER NOT NULL,
-    scenario_file TEXT, trace_file TEXT, reproduce TEXT, first_seen REAL NOT NULL);
+    scenario_file TEXT, trace_file TEXT, reproduce TEXT, phase TEXT, shrunk INTEGER NOT NULL DEFAULT 0,
+    first_seen REAL NOT NULL);
 """
 
 
@@ -38,6 +39,10 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(self.path))
             self.db.executescript(SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(findings)")}
+            for col, decl in (("reproduce", "TEXT"), ("phase", "TEXT"), ("shrunk", "INTEGER NOT NULL DEFAULT 0")):
+                if col not in have:          # a store from an earlier swaplab: add what it lacks
+                    self.db.execute(f"ALTER TABLE findings ADD COLUMN {col} {decl}")
         except (OSError, sqlite3.DatabaseError) as e:
             raise StoreError(f"{self.path}: cannot open the hunt store ({e}); give another --store PATH "
                              "or remove the file") from None
@@ -90,10 +95,11 @@ class Store:
     def add_finding(self, f: dict) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO findings (signature, design, kind, function, reference, count, reference_ok,"
-            " toml, trace, message, preemptions, steps, scenario_file, trace_file, reproduce, first_seen)"
+            " toml, trace, message, preemptions, steps, scenario_file, trace_file, reproduce, phase, shrunk,"
+            " first_seen)"
             " VALUES (:signature, :design, :kind, :function, :reference, :count, :reference_ok, :toml, :trace,"
-            " :message, :preemptions, :steps, :scenario_file, :trace_file, :reproduce, :first_seen)",
-            {"reproduce": None, **f})
+            " :message, :preemptions, :steps, :scenario_file, :trace_file, :reproduce, :phase, :shrunk,"
+            " :first_seen)", {"reproduce": None, "phase": "cheap", "shrunk": 0, **f})
 
     def findings(self) -> list[dict]:
         cur = self.db.execute("SELECT * FROM findings ORDER BY reference_ok, first_seen")
