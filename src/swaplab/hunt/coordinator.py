@@ -11,6 +11,8 @@ deduplicated by its signature; a new one is written at once as found, then shrun
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from collections import deque
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..designs import get_design
+from ..scenarios.loader import parse_scenario
 from .check import REFERENCE, Budget, check_scenario, signature
 from .enumerate import Bound, enumerate_scenarios
 from .findings import shrink_finding, write_files
@@ -129,7 +132,6 @@ class Coordinator:
             n = self.mut_n
             self.mut_n += 1
             rng = random.Random(f"{self.cfg.seed}:{n}")
-            from ..scenarios.loader import parse_scenario
             parent = parse_scenario(rng.choice(self.corpus), "<corpus>")
             m = mutate(rng, parent, self.cfg.limits)
             if m is None:
@@ -148,7 +150,6 @@ class Coordinator:
         if self.full_queue:
             return self.full_queue.popleft()
         if self.initial:
-            from ..scenarios.loader import parse_scenario
             text = self.initial.popleft()
             s = parse_scenario(text, "<initial>")
             toml = to_toml(s)
@@ -384,12 +385,10 @@ def reproduce_command(design: str, scenario_file: str, phase: str, budget: Budge
 
 
 def _initial_key(text: str) -> str:
-    import hashlib
     return "initial:" + hashlib.sha1(text.encode()).hexdigest()
 
 
 def _dumps(doc) -> str:
-    import json
     return json.dumps(doc)
 
 

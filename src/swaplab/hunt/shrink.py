@@ -11,7 +11,7 @@ import copy
 import time
 
 from ..scenarios.loader import ScenarioError
-from .lang import renumbered, validated
+from .lang import canonical_key, renumbered, validated
 
 
 def ddmin(items: list, test, *, keep_one: bool = True) -> list:
@@ -56,7 +56,6 @@ class Shrinker:
             s = validated(s)
         except ScenarioError:
             return False
-        from .lang import canonical_key
         key = canonical_key(s)
         if key in self.seen:
             return False
