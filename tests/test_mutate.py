@@ -230,3 +230,56 @@ def test_mutants_command_bad_input_exits_2(tmp_path):
     bad.write_text('"x" = "y"\n')
     r = CliRunner().invoke(main, ["mutants", "--scenarios", "two-faults", "--equivalents", str(bad)])
     assert r.exit_code == 2 and "is not a mutant id" in r.output and "Traceback" not in r.output
+
+
+# --- the scenarios written for survivors (tests/scenarios/) ------------------------------------------
+from pathlib import Path  # noqa: E402
+
+GAP_DIR = Path(__file__).parent / "scenarios"
+
+
+@pytest.mark.parametrize("path", sorted(GAP_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_gap_scenarios_pass_the_unmutated_kernel_completely(path):
+    from swaplab.scenarios import load_scenario
+    sc = load_scenario(path)
+    assert sc.expect.get("swapcache") == "ok"
+    r = explore(make_program(SWAPCACHE, sc), "stateful", minimize=False, max_executions=20000)
+    assert not r.violations, r.violations[0].message
+    assert r.stats.complete
+
+
+# Each scenario of tests/scenarios/ was written for mutants the built-in library let survive;
+# what it must catch (and why, by hand):
+KILLS = {
+    # T0's fault finds the folio locked by T1's read, returns VM_FAULT_RETRY without dropping
+    # mmap_lock, retries and drops it once: one read hold is left, and T0's fork (down_write)
+    # waits for it forever.  One preemption (T1 must hold the folio lock when T0 tries it).
+    "retry-then-fork": [("memory.folio_lock_or_retry:drop-unlock:0", "deadlock")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KILLS))
+def test_gap_scenarios_kill_their_mutants(name):
+    from swaplab.scenarios import load_scenario
+    sc = load_scenario(GAP_DIR / f"{name}.toml")
+    for mid, kind in KILLS[name]:
+        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc), "bounded",
+                    preemptions=2, minimize=False, max_executions=5000)
+        assert r.violations and r.violations[0].kind == kind, mid
+
+
+def test_logs_merge_a_catch_anywhere_wins_and_rescore(tmp_path):
+    from swaplab.mutate.campaign import LogError, results_from_logs
+    a, b = mutate.generate(["memory.do_swap_page"])[6:8]
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n" +
+                   json.dumps(_result(b.id, "timeout").to_json()) + "\n")
+    two.write_text(json.dumps(_result(a.id, CAUGHT).to_json()) + "\n")
+    rs = {r.mutant.id: r.status for r in results_from_logs([str(one), str(two)])}
+    assert rs == {a.id: CAUGHT, b.id: "timeout"}
+    res = CliRunner().invoke(main, ["mutants", "--from-log", str(one), "--from-log", str(two), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["score"]["caught"] == 1
+    (tmp_path / "bad.jsonl").write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n{nope\n")
+    with pytest.raises(LogError, match="bad.jsonl:2"):
+        results_from_logs([str(tmp_path / "bad.jsonl")])

@@ -457,13 +457,20 @@ def _print_bench(w, results, costs) -> None:
               help="Mutants checked at once, one process each.")
 @click.option("--equivalents", "equivalents_file", type=click.Path(dir_okay=False),
               help="The file of mutants decided equivalent (default: the one in swaplab/mutate).")
+@click.option("--baseline-time-limit", type=click.FloatRange(0.1), default=120.0, show_default=True,
+              help="Seconds for the unmutated design's search of each scenario.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False),
+              help="Append each mutant's result to this file as one JSON line as soon as it is known.")
+@click.option("--from-log", "from_log", type=click.Path(dir_okay=False), multiple=True,
+              help="Score the results --log runs wrote (with the current equivalents file) instead of running; "
+                   "repeatable: a mutant caught in any run is caught.")
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, max_executions, bounded_executions,
-                jobs, equivalents_file, list_only, as_json):
+                jobs, equivalents_file, baseline_time_limit, log_file, from_log, list_only, as_json):
     """Mutation adequacy: mutate the kernel model, check every scenario against each mutant, score."""
     from . import mutate
-    from .mutate.campaign import resolve_scenarios, run_campaign
+    from .mutate.campaign import LogError, resolve_scenarios, results_from_logs, run_campaign
     from .mutate.score import EQUIVALENT_FILE
     from .mutate.source import kernel_functions
     from .report import mutants as report
@@ -489,12 +496,23 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
         return
     try:
         equivalents = mutate.load_equivalents(equivalents_file or EQUIVALENT_FILE)
-        scenarios = resolve_scenarios(list(scenario_specs))
-    except (mutate.EquivalentsError, ScenarioError) as e:
+        if from_log:
+            results = results_from_logs(list(from_log))
+        else:
+            scenarios = resolve_scenarios(list(scenario_specs))
+    except (mutate.EquivalentsError, ScenarioError, LogError) as e:
         raise BadInput(str(e)) from None
+    if from_log:
+        sc = mutate.score(results, equivalents, all_ids={m.id for m in mutate.generate()})
+        if as_json:
+            click.echo(json.dumps(report.json_doc(results, equivalents, sc, [], [], {"from_logs": list(from_log)}), indent=1))
+        else:
+            out.print(report.text_report(results, equivalents, sc, [], [], [f"scored from {', '.join(from_log)}"]), markup=False)
+        sys.exit(1 if sc.wrong_equivalents else 0)
     budget = mutate.Budget(bounded_executions=bounded_executions, stateful_executions=max_executions,
                            time_limit=time_limit)
     bar = _CellProgress("mutants", 0, not as_json)
+    log = open(log_file, "a", encoding="utf-8") if log_file else None
     with bar:
         def baselines_done(c):
             if bar.prog:
@@ -503,8 +521,14 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
         def done(i, r):
             bar.at(r.mutant.id)
             bar.advance()
+            if log:
+                log.write(json.dumps(r.to_json()) + "\n")
+                log.flush()
         c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, budget=budget,
-                         jobs=jobs, on_baselines=baselines_done, on_done=done)
+                         jobs=jobs, baseline_time_limit=baseline_time_limit, on_baselines=baselines_done,
+                         on_done=done)
+    if log:
+        log.close()
     sc = c.score(equivalents)
     base = [c.baselines[s.name] for s in scenarios if s.name in c.baselines]
     notes = [f"{len(c.results)} of {len(c.mutants)} mutants of {design.name} in {c.seconds:.1f}s ({jobs} at a time; "

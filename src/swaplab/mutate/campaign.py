@@ -45,16 +45,15 @@ def resolve_scenarios(specs: list[str]) -> list:
 
 
 def run_baselines(design: type, scenarios: list, *, time_limit: float, max_executions: int,
-                  jobs: int = 1) -> dict[str, Baseline]:
+                  max_steps: int, jobs: int = 1) -> dict[str, Baseline]:
     """The unmutated design on every scenario, ``jobs`` at a time."""
+    kw = {"time_limit": time_limit, "max_executions": max_executions, "max_steps": max_steps}
     if jobs <= 1 or len(scenarios) <= 1:
-        return {s.name: baseline(design, s, time_limit=time_limit, max_executions=max_executions)
-                for s in scenarios}
+        return {s.name: baseline(design, s, **kw) for s in scenarios}
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
-        futures = {s.name: pool.submit(baseline, design, s, time_limit=time_limit, max_executions=max_executions)
-                   for s in scenarios}
+        futures = {s.name: pool.submit(baseline, design, s, **kw) for s in scenarios}
         return {n: f.result() for n, f in futures.items()}
 
 
@@ -88,7 +87,7 @@ def run_campaign(design: type, scenarios: list, *, only=None, operators=None, bu
                  not_applicable=[m for m in every if not applies_to(m, design)])
     try:
         c.baselines = run_baselines(design, scenarios, time_limit=baseline_time_limit,
-                                    max_executions=baseline_executions, jobs=jobs)
+                                    max_executions=baseline_executions, max_steps=budget.max_steps, jobs=jobs)
         c.baseline_seconds = time.perf_counter() - t0
         for s in scenarios:
             b = c.baselines[s.name]
@@ -111,3 +110,57 @@ def run_campaign(design: type, scenarios: list, *, only=None, operators=None, bu
         c.interrupted = True
     c.seconds = time.perf_counter() - t0
     return c
+
+
+class LogError(Exception):
+    """A --log file that cannot be read back; str() names the file, the line and the fix."""
+
+
+# How much a verdict says, to merge runs: a catch anywhere is a catch.
+_RANK = {"caught": 3, "survived": 2, "timeout": 1, "unreached": 0}
+
+
+def results_from_logs(paths: list[str]) -> list[MutantResult]:
+    """The results ``swaplab mutants --log FILE`` runs wrote, one JSON line per mutant, to score
+    again (after equivalent.toml changed) without running the mutants again.  Several logs
+    (runs over different scenarios, e.g. the built-in library and the scenarios written for its
+    survivors) merge: a mutant caught in any run is caught; otherwise survived beats timeout
+    beats unreached, and the searches of every run are kept."""
+    out: dict[str, MutantResult] = {}
+    for path in paths:
+        for r in _read_log(path):
+            key = r.mutant.id + "/" + r.design
+            old = out.get(key)
+            if old is None:
+                out[key] = r
+                continue
+            best, other = (r, old) if _RANK.get(r.status, 0) > _RANK.get(old.status, 0) else (old, r)
+            best.searches = other.searches + best.searches if best is r else best.searches + other.searches
+            best.seconds = old.seconds + r.seconds
+            out[key] = best
+    return list(out.values())
+
+
+def _read_log(path: str) -> list[MutantResult]:
+    import json
+    from .mutants import MutantError, parse_id
+    from .run import Search
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise LogError(f"{path}: cannot read it: {e}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            m = parse_id(d["id"])
+            out.append(MutantResult(m, d["design"], d["status"], d.get("caught_by"),
+                                    [Search(s["scenario"], s["phase"], s["verdict"], s["complete"], s["executions"],
+                                            s["seconds"], s.get("stopped_by", ""), s.get("same_final_states"))
+                                     for s in d.get("searches", [])], d.get("seconds", 0.0)))
+        except (ValueError, KeyError, TypeError, MutantError) as e:
+            raise LogError(f"{path}:{n}: not a line `swaplab mutants --log` writes ({type(e).__name__}: {e}); "
+                           "give the file a --log run wrote") from None
+    return out

@@ -60,13 +60,17 @@ def probe_design(design: type, seen: set) -> type:
     return type(f"{design.__name__}_probe", (design,), {**methods, "name": design.name, "__module__": __name__})
 
 
-def baseline(design: type, scenario, *, time_limit: float, max_executions: int = 200000) -> Baseline:
+def baseline(design: type, scenario, *, time_limit: float, max_executions: int = 200000,
+             max_steps: int = 5000) -> Baseline:
     """Search ``scenario`` completely under the unmutated ``design`` (stateful DPOR within the
-    budget), recording the kernel functions called."""
+    budget), recording the kernel functions called.  ``max_steps`` is the mutants' bound on an
+    execution's length: a scenario the unmutated design cannot finish within it is failed here
+    (step-bound) and left out, rather than let every mutant be "caught" by it."""
     seen: set = set()
     program = make_program(probe_design(design, seen), scenario)
     t0 = time.perf_counter()
-    r = explore(program, "stateful", max_executions=max_executions, time_limit=time_limit, minimize=False)
+    r = explore(program, "stateful", max_executions=max_executions, time_limit=time_limit, max_steps=max_steps,
+                minimize=False)
     verdict = r.violations[0].kind if r.violations else "ok"
     complete = bool(r.stats.complete) and not r.violations
     return Baseline(scenario.name, verdict, complete, frozenset(seen),

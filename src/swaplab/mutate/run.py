@@ -44,10 +44,15 @@ class Budget:
     bounded_executions: int = 1000  # per scenario, first phase
     stateful_executions: int = 5000     # per scenario, second phase
     time_limit: float = 30.0        # seconds per (mutant, scenario), both phases together
+    # Steps per execution: the built-in scenarios' executions take a few hundred; a mutant that
+    # loops forever (a check that always retries) is a step-bound failure, found sooner with a
+    # lower bound (the time limit is only checked between executions).
+    max_steps: int = 5000
 
     def to_json(self) -> dict:
         return {"preemptions": self.preemptions, "bounded_executions": self.bounded_executions,
-                "stateful_executions": self.stateful_executions, "time_limit": self.time_limit}
+                "stateful_executions": self.stateful_executions, "time_limit": self.time_limit,
+                "max_steps": self.max_steps}
 
 
 @dataclass
@@ -96,7 +101,7 @@ def _search(program, scenario: str, phase: str, budget: Budget, executions: int,
     t0 = time.perf_counter()
     try:
         r = explore(program, phase, max_executions=executions, time_limit=max(0.05, seconds),
-                    preemptions=budget.preemptions, minimize=False)
+                    preemptions=budget.preemptions, max_steps=budget.max_steps, minimize=False)
     except KeyboardInterrupt:
         raise
     except Exception as e:  # the mutated code broke the engine itself: that, too, is a catch
