@@ -206,7 +206,8 @@ def test_the_shipped_equivalents_file_lists_only_real_mutants_with_reasons():
 # --- the command -------------------------------------------------------------------------------------
 def test_mutants_command_json(tmp_path):
     res = CliRunner().invoke(main, ["mutants", "--only", "memory.do_swap_page", "--operators", "drop-check",
-                                    "--scenarios", "two-faults", "--json"])
+                                    "--scenarios", "two-faults", "--bounded-executions", "400",
+                                    "--max-executions", "400", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert doc["design"] == "swapcache" and doc["scenarios"][0]["scenario"] == "two-faults"
