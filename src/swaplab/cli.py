@@ -687,5 +687,117 @@ def _print_bench(w, results, costs) -> None:
                           markup=False)
 
 
+@main.command("mutants")
+@click.option("--design", "-d", "design_name", default="swapcache", show_default=True,
+              help="The design the mutants patch (a built-in design or path/to/file.py:Class).")
+@click.option("--scenarios", "scenario_specs", multiple=True,
+              help="Scenarios: comma-separated built-in names, .toml files, directories of .toml files "
+                   "(a hunt corpus) or 'builtin' (the library; the default). Repeatable.")
+@click.option("--only", "only", multiple=True,
+              help="Mutate only this function (MODULE.func or func) or module (swapfile). Repeatable.")
+@click.option("--operators", "operator_list", help="Comma-separated operators (default: all).")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds per (mutant, scenario), both phases together: a safety net, budgets are executions.")
+@click.option("--max-executions", type=click.IntRange(1), default=5000, show_default=True,
+              help="Executions of the stateful search per (mutant, scenario).")
+@click.option("--bounded-executions", type=click.IntRange(1), default=1000, show_default=True,
+              help="Executions of the first, preemption-bounded search per (mutant, scenario).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Mutants checked at once, one process each.")
+@click.option("--equivalents", "equivalents_file", type=click.Path(dir_okay=False),
+              help="The file of mutants decided equivalent (default: the one in swaplab/mutate).")
+@click.option("--baseline-time-limit", type=click.FloatRange(0.1), default=120.0, show_default=True,
+              help="Seconds for the unmutated design's search of each scenario.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False),
+              help="Append each mutant's result to this file as one JSON line as soon as it is known.")
+@click.option("--from-log", "from_log", type=click.Path(dir_okay=False), multiple=True,
+              help="Score the results --log runs wrote (with the current equivalents file) instead of running; "
+                   "repeatable: a mutant caught in any run is caught.")
+@click.option("--list", "list_only", is_flag=True, help="List the mutants and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, max_executions, bounded_executions,
+                jobs, equivalents_file, baseline_time_limit, log_file, from_log, list_only, as_json):
+    """Mutation adequacy: mutate the kernel model, check every scenario against each mutant, score."""
+    from . import mutate
+    from .mutate.campaign import LogError, resolve_scenarios, results_from_logs, run_campaign
+    from .mutate.score import EQUIVALENT_FILE
+    from .mutate.source import kernel_functions
+    from .report import mutants as report
+    design, _ = _load(design_name)
+    operators = tuple(o.strip() for o in operator_list.split(",")) if operator_list else None
+    bad = [o for o in operators or () if o not in mutate.OPERATORS]
+    if bad:
+        raise BadInput(f"no operator {bad[0]!r}: choose among {', '.join(mutate.OPERATORS)}")
+    fns = kernel_functions()
+    keys = {f.key for f in fns} | {f.name for f in fns} | {f.module for f in fns}
+    for o in only:
+        if o not in keys:
+            raise BadInput(f"--only {o}: no such kernel function or module; give MODULE.func, e.g. "
+                           "memory.do_swap_page, or a module, e.g. swapfile (`swaplab mutants --list` shows them)")
+    if list_only:
+        ms = mutate.generate(list(only) or None, **({"operators": operators} if operators else {}))
+        if as_json:
+            click.echo(json.dumps([dict(m.to_json(), applies=mutate.applies_to(m, design)) for m in ms], indent=1))
+        else:
+            for m in ms:
+                out.print(f"{m.id:48} {m.describe()}" + ("" if mutate.applies_to(m, design) else
+                                                          f"  (not run: {design.name} overrides it)"), markup=False)
+        return
+    try:
+        equivalents = mutate.load_equivalents(equivalents_file or EQUIVALENT_FILE)
+        if from_log:
+            results = results_from_logs(list(from_log))
+        else:
+            scenarios = resolve_scenarios(list(scenario_specs))
+    except (mutate.EquivalentsError, ScenarioError, LogError) as e:
+        raise BadInput(str(e)) from None
+    if from_log:
+        sc = mutate.score(results, equivalents, all_ids={m.id for m in mutate.generate()})
+        if as_json:
+            click.echo(json.dumps(report.json_doc(results, equivalents, sc, [], [], {"from_logs": list(from_log)}), indent=1))
+        else:
+            out.print(report.text_report(results, equivalents, sc, [], [], [f"scored from {', '.join(from_log)}"]), markup=False)
+        sys.exit(1 if sc.wrong_equivalents else 0)
+    budget = mutate.Budget(bounded_executions=bounded_executions, stateful_executions=max_executions,
+                           time_limit=time_limit)
+    bar = _CellProgress("mutants", 0, not as_json)
+    log = open(log_file, "a", encoding="utf-8") if log_file else None
+    with bar:
+        def baselines_done(c):
+            if bar.prog:
+                bar.prog.update(bar.task, total=len(c.mutants))
+
+        def done(i, r):
+            bar.at(r.mutant.id)
+            bar.advance()
+            if log:
+                log.write(json.dumps(r.to_json()) + "\n")
+                log.flush()
+        c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, budget=budget,
+                         jobs=jobs, baseline_time_limit=baseline_time_limit, on_baselines=baselines_done,
+                         on_done=done)
+    if log:
+        log.close()
+    sc = c.score(equivalents)
+    base = [c.baselines[s.name] for s in scenarios if s.name in c.baselines]
+    notes = [f"{len(c.results)} of {len(c.mutants)} mutants of {design.name} in {c.seconds:.1f}s ({jobs} at a time; "
+             f"baselines {c.baseline_seconds:.1f}s); per (mutant, scenario): bounded search up to "
+             f"{budget.preemptions} preemptions and {budget.bounded_executions} executions, then stateful DPOR up "
+             f"to {budget.stateful_executions} executions; {budget.time_limit:g}s at most."]
+    if c.not_applicable:
+        notes.append(f"{len(c.not_applicable)} mutants not run: {design.name} overrides their functions.")
+    if c.interrupted:
+        notes.append("INTERRUPTED: the score covers only the mutants finished before Ctrl-C.")
+    if as_json:
+        meta = {"design": design.name, "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                "budget": budget.to_json(), "seconds": round(c.seconds, 1),
+                "baseline_seconds": round(c.baseline_seconds, 1), "jobs": jobs, "interrupted": c.interrupted,
+                "not_applicable": [m.id for m in c.not_applicable]}
+        click.echo(json.dumps(report.json_doc(c.results, equivalents, sc, base, c.excluded, meta), indent=1))
+    else:
+        out.print(report.text_report(c.results, equivalents, sc, base, c.excluded, notes), markup=False)
+    sys.exit(1 if c.interrupted or sc.wrong_equivalents else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,286 @@
+"""Mutation adequacy (swaplab.mutate): the generator, the patched designs, the score."""
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from swaplab import mutate
+from swaplab.cli import main
+from swaplab.designs import DESIGNS
+from swaplab.engine import explore
+from swaplab.kernel import make_program
+from swaplab.kernel.memory import Memory
+from swaplab.mutate.mutants import build_function, mutated_tree, mutants_of
+from swaplab.mutate.operators import OPERATORS, find_sites
+from swaplab.mutate.run import CAUGHT, SURVIVED, MutantResult, run_mutant
+from swaplab.mutate.reach import Baseline, baseline
+from swaplab.mutate.score import EquivalentsError, load_equivalents, score
+from swaplab.mutate.source import find_function, kernel_functions
+from swaplab.scenarios import get_scenario
+
+SWAPCACHE = DESIGNS["swapcache"]
+PTE_SAME = "memory.do_swap_page:drop-check:6"     # `if not pte_same(...)`: back out
+
+
+# --- the generator ------------------------------------------------------------------------------
+def test_every_operator_has_sites_and_its_mutants_compile_to_a_different_function():
+    ms = mutate.generate()
+    assert {m.operator for m in ms} == set(OPERATORS)
+    # every mutant of do_swap_page and every third of the rest (all of them: a few seconds more)
+    for m in ms[::3] + mutate.generate(["memory.do_swap_page"]):
+        original = ast.dump(find_function(m.key).node)
+        assert ast.dump(mutated_tree(m)) != original, m.id
+        f = build_function(m)
+        assert f.__name__ == m.function and callable(f)
+
+
+def test_ids_are_stable_unique_and_parse_back():
+    a, b = mutate.generate(), mutate.generate()
+    assert [m.id for m in a] == [m.id for m in b]
+    assert len({m.id for m in a}) == len(a)
+    for m in a[::17]:
+        assert mutate.parse_id(m.id) == m
+
+
+def test_bad_ids_say_what_is_wrong():
+    for bad, words in (("nonsense", "not a mutant id"), ("memory.do_swap_page:frobnicate:0", "no operator"),
+                       ("memory.do_swap_page:drop-check:999", "no drop-check site number 999")):
+        with pytest.raises(mutate.MutantError, match=words):
+            mutate.parse_id(bad)
+
+
+def test_the_description_names_file_function_line_and_the_change():
+    m = mutate.parse_id(PTE_SAME)
+    fn = find_function(m.key)
+    assert m.describe() == f"memory.py:do_swap_page:{m.line} drop check `if not pte_same(...)`"
+    # the line is the `if` in the real file
+    assert "if not pte_same(" in open(fn.path).read().splitlines()[m.line - 1]
+
+
+def test_the_model_s_own_assertions_are_not_mutated():
+    # _swap_entry_free_locked's `if count == 0: raise Violation(...)` is the model detecting a
+    # double free: dropping it could only hide violations, negating it only fire them
+    fn = find_function("swapfile._swap_entry_free_locked")
+    for op in ("drop-check", "negate", "off-by-one"):
+        assert not any("count == 0" in s.what or "not has_cache" in s.what
+                       for s in find_sites(fn.node, op, {})), op
+
+
+def test_drop_check_keeps_the_steps_of_its_test():
+    # folio_lock_or_retry's first check is a trylock: the trylock must still be attempted
+    m = next(m for m in mutants_of(find_function("memory.folio_lock_or_retry"), ("drop-check",)) if m.index == 0)
+    text = ast.unparse(mutated_tree(m))
+    assert "trylock" in text and "and False" in text
+
+
+def test_split_step_inserts_a_second_step_declaring_the_same_objects():
+    m = next(m for m in mutate.generate(["memory.do_swap_page"], ("split-step",)) if "cell.value = new" in m.what)
+    tree = mutated_tree(m)
+    steps = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Step"
+             and "set_pte_at" in ast.unparse(n)]
+    assert len(steps) == 2 and ast.dump(steps[0]) == ast.dump(steps[1])
+
+
+def test_split_rmw_becomes_a_read_then_a_write():
+    m = next(m for m in mutate.generate(["swap_state.add_to_swap_cache"], ("split-step",)) if "rmw" in m.what)
+    text = ast.unparse(mutated_tree(m))
+    assert "folio.ref.read(" in text and "folio.ref.write(" in text and "folio.ref.rmw(" not in text
+
+
+def test_drop_lock_removes_the_unlocks_of_the_same_lock_in_the_function():
+    m = next(m for m in mutate.generate(["rmap.try_to_unmap_one"], ("drop-lock",)))
+    text = ast.unparse(mutated_tree(m))
+    assert "ptl.lock" not in text and "ptl.unlock" not in text
+
+
+# --- the patched design ----------------------------------------------------------------------------
+def test_a_patched_design_replaces_one_method_and_leaves_the_kernel_alone():
+    m = mutate.parse_id(PTE_SAME)
+    original = Memory.do_swap_page
+    patched = mutate.patched_design(m, SWAPCACHE)
+    assert issubclass(patched, SWAPCACHE) and patched.name == "swapcache" and patched.mutant == m.id
+    assert patched.do_swap_page is not original and Memory.do_swap_page is original
+    assert SWAPCACHE.do_swap_page is original
+    code = patched.do_swap_page.__code__
+    assert code.co_filename == find_function(m.key).path       # tracebacks point into the real file
+    assert code.co_qualname == "Memory.do_swap_page"
+    assert code.co_firstlineno == original.__code__.co_firstlineno
+    # every other method is the design's own
+    assert patched.folio_put is SWAPCACHE.folio_put
+
+
+def test_a_mutant_of_a_function_the_design_overrides_is_not_applicable():
+    sync = DESIGNS["swapcache-sync"]          # overrides should_try_to_free_swap
+    m = mutants_of(find_function("memory.should_try_to_free_swap"), ("drop-check",))[0]
+    assert mutate.applies_to(m, SWAPCACHE) and not mutate.applies_to(m, sync)
+    with pytest.raises(mutate.MutantError, match="overrides should_try_to_free_swap"):
+        mutate.patched_design(m, sync)
+
+
+def test_dropping_pte_same_in_do_swap_page_breaks_two_faults():
+    """Derived by hand: T0 and T1 fault on one swapped page.  T1 reads the swap PTE, then T0
+    swaps the page in through the swap cache, maps it and swap_free()s the slot (count 1 -> 0,
+    SWAP_HAS_CACHE left, the folio stays cached since the fault is a read).  T1 finds the folio
+    in the cache, locks it, passes the swap-cache recheck; without pte_same it calls swap_free
+    again: a count of 0 is dropped again, the model's "swap count underflow" (accounting).  One
+    preemption.  The unmutated kernel backs out at pte_same (the built-in matrix: ok)."""
+    sc = get_scenario("two-faults")
+    ok = explore(make_program(SWAPCACHE, sc), "bounded", preemptions=1, minimize=False)
+    assert not ok.violations and ok.stats.complete
+    m = mutate.parse_id(PTE_SAME)
+    r = explore(make_program(mutate.patched_design(m, SWAPCACHE), sc), "bounded", preemptions=1)
+    assert r.violations, "the mutant should lose its swap count"
+    v = r.violations[0]
+    assert v.kind == "accounting" and "underflow" in v.message and v.preemptions == 1
+
+
+def test_run_mutant_catches_and_reports_survivors():
+    sc = get_scenario("two-faults")
+    b = baseline(SWAPCACHE, sc, time_limit=60)
+    assert b.verdict == "ok" and b.complete and "memory.do_swap_page" in b.reached
+    budget = mutate.Budget(time_limit=30)
+    caught = run_mutant(mutate.parse_id(PTE_SAME), SWAPCACHE, [sc], {sc.name: b}, budget)
+    assert caught.status == CAUGHT and caught.caught_by["scenario"] == "two-faults"
+    assert caught.caught_by["phase"] == "bounded" and caught.caught_by["kind"] == "accounting"
+    # two-faults never forks: copy_page_range is not reached, so its mutants are not searched
+    fork = mutants_of(find_function("memory.copy_page_range"), ("skip-ref",))[0]
+    r = run_mutant(fork, SWAPCACHE, [sc], {sc.name: b}, budget)
+    assert r.status == "unreached" and not r.searches
+
+
+def test_probe_design_records_reached_functions_only():
+    b = baseline(SWAPCACHE, get_scenario("two-faults"), time_limit=60)
+    assert {"memory.do_swap_page", "memory.folio_lock_or_retry", "swap_state.swap_read_folio"} <= b.reached
+    assert not {"madvise.fork", "swapoff.swapoff", "vmscan.pageout"} & b.reached
+    assert all(k in {f.key for f in kernel_functions()} for k in b.reached)
+
+
+# --- the score --------------------------------------------------------------------------------------
+def _result(mid: str, status: str, design: str = "swapcache") -> MutantResult:
+    return MutantResult(mutate.parse_id(mid), design, status)
+
+
+def test_score_leaves_decided_equivalents_out_of_the_denominator(tmp_path):
+    ms = mutate.generate(["memory.do_swap_page"])[:5]
+    f = tmp_path / "eq.toml"
+    f.write_text(f'"{ms[3].id}" = "only statistics change"\n'
+                 f'"{ms[0].id}" = "listed, but caught: wrong"\n'
+                 f'"memory.no_such_function:negate:0" = "stale"\n'
+                 f'[bypass]\n"{ms[4].id}" = "equivalent under bypass only"\n')
+    eq = load_equivalents(f)
+    results = [_result(ms[0].id, CAUGHT), _result(ms[1].id, CAUGHT), _result(ms[2].id, SURVIVED),
+               _result(ms[3].id, SURVIVED), _result(ms[4].id, SURVIVED)]
+    s = score(results, eq, all_ids={m.id for m in mutate.generate()})
+    # 5 mutants, 1 equivalent (ms[3]; ms[4] only under bypass), 2 caught
+    assert (s.mutants, s.equivalent, s.caught, s.denominator) == (5, 1, 2, 4)
+    assert s.value == 0.5
+    assert s.wrong_equivalents == [ms[0].id]
+    assert s.stale_equivalents == ["memory.no_such_function:negate:0"]
+    s_bypass = score([_result(ms[4].id, SURVIVED, "bypass")], eq)
+    assert (s_bypass.equivalent, s_bypass.denominator, s_bypass.value) == (1, 0, None)
+
+
+@pytest.mark.parametrize("text, words", [
+    ('"memory.f:negate:0" = ""\n', "needs a reason"),
+    ('"not an id" = "x"\n', "is not a mutant id"),
+    ('"memory.f:negate:0" = \n', "not valid TOML"),
+])
+def test_a_bad_equivalents_file_names_the_line_and_the_fix(tmp_path, text, words):
+    f = tmp_path / "eq.toml"
+    f.write_text("# header\n" + text)
+    with pytest.raises(EquivalentsError, match=words):
+        load_equivalents(f)
+
+
+def test_the_shipped_equivalents_file_lists_only_real_mutants_with_reasons():
+    eq = load_equivalents()
+    ids = {m.id for m in mutate.generate()}
+    for key, why in eq.items():
+        assert key.split("/", 1)[-1] in ids, key
+        assert len(why) > 20, key
+
+
+# --- the command -------------------------------------------------------------------------------------
+def test_mutants_command_json(tmp_path):
+    res = CliRunner().invoke(main, ["mutants", "--only", "memory.do_swap_page", "--operators", "drop-check",
+                                    "--scenarios", "two-faults", "--bounded-executions", "400",
+                                    "--max-executions", "400", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["design"] == "swapcache" and doc["scenarios"][0]["scenario"] == "two-faults"
+    assert doc["score"]["mutants"] == len(doc["mutants"]) == 8
+    by_id = {m["id"]: m for m in doc["mutants"]}
+    assert by_id[PTE_SAME]["status"] == CAUGHT
+    assert doc["score"]["caught"] == sum(1 for m in doc["mutants"] if m["status"] == CAUGHT)
+    assert {s["id"] for s in doc["survivors"]} == {m["id"] for m in doc["mutants"] if m["status"] != CAUGHT}
+
+
+def test_mutants_command_bad_input_exits_2(tmp_path):
+    r = CliRunner().invoke(main, ["mutants", "--only", "nothing_here"])
+    assert r.exit_code == 2 and "no such kernel function" in r.output
+    r = CliRunner().invoke(main, ["mutants", "--operators", "frob"])
+    assert r.exit_code == 2 and "no operator 'frob'" in r.output
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    r = CliRunner().invoke(main, ["mutants", "--scenarios", str(empty)])
+    assert r.exit_code == 2 and "no .toml scenario files" in r.output
+    bad = tmp_path / "eq.toml"
+    bad.write_text('"x" = "y"\n')
+    r = CliRunner().invoke(main, ["mutants", "--scenarios", "two-faults", "--equivalents", str(bad)])
+    assert r.exit_code == 2 and "is not a mutant id" in r.output and "Traceback" not in r.output
+
+
+# --- the scenarios written for survivors (tests/scenarios/) ------------------------------------------
+from pathlib import Path  # noqa: E402
+
+GAP_DIR = Path(__file__).parent / "scenarios"
+
+
+@pytest.mark.parametrize("path", sorted(GAP_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_gap_scenarios_pass_the_unmutated_kernel_completely(path):
+    from swaplab.scenarios import load_scenario
+    sc = load_scenario(path)
+    assert sc.expect.get("swapcache") == "ok"
+    r = explore(make_program(SWAPCACHE, sc), "stateful", minimize=False, max_executions=20000)
+    assert not r.violations, r.violations[0].message
+    assert r.stats.complete
+
+
+# Each scenario of tests/scenarios/ was written for mutants the built-in library let survive;
+# what it must catch (and why, by hand):
+KILLS = {
+    # T0's fault finds the folio locked by T1's read, returns VM_FAULT_RETRY without dropping
+    # mmap_lock, retries and drops it once: one read hold is left, and T0's fork (down_write)
+    # waits for it forever.  One preemption (T1 must hold the folio lock when T0 tries it).
+    "retry-then-fork": [("memory.folio_lock_or_retry:drop-unlock:0", "deadlock")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KILLS))
+def test_gap_scenarios_kill_their_mutants(name):
+    from swaplab.scenarios import load_scenario
+    sc = load_scenario(GAP_DIR / f"{name}.toml")
+    for mid, kind in KILLS[name]:
+        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc), "bounded",
+                    preemptions=2, minimize=False, max_executions=5000)
+        assert r.violations and r.violations[0].kind == kind, mid
+
+
+def test_logs_merge_a_catch_anywhere_wins_and_rescore(tmp_path):
+    from swaplab.mutate.campaign import LogError, results_from_logs
+    a, b = mutate.generate(["memory.do_swap_page"])[6:8]
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n" +
+                   json.dumps(_result(b.id, "timeout").to_json()) + "\n")
+    two.write_text(json.dumps(_result(a.id, CAUGHT).to_json()) + "\n")
+    rs = {r.mutant.id: r.status for r in results_from_logs([str(one), str(two)])}
+    assert rs == {a.id: CAUGHT, b.id: "timeout"}
+    res = CliRunner().invoke(main, ["mutants", "--from-log", str(one), "--from-log", str(two), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["score"]["caught"] == 1
+    (tmp_path / "bad.jsonl").write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n{nope\n")
+    with pytest.raises(LogError, match="bad.jsonl:2"):
+        results_from_logs([str(tmp_path / "bad.jsonl")])
