@@ -34,6 +34,11 @@ NEEDS = {
     ("count-pin", "dontneed-refault"): 2, ("count-pin", "willneed-then-faults"): 2,
     ("pte-marker", "slot-reuse"): 2, ("pte-marker", "dontneed-refault"): 2,
     ("pte-marker", "two-pages-swap-slots"): None,
+    # marker-cache-reuse (fidelity round two): bypass and count-pin as on slot-reuse, T0 preempted
+    # once after its cache-bypass decision; pte-marker once more, before its step (2), as on
+    # slot-reuse (docs/findings.md)
+    ("bypass", "marker-cache-reuse"): 1, ("count-pin", "marker-cache-reuse"): 1,
+    ("pte-marker", "marker-cache-reuse"): 2,
     ("count-pin", "two-faults"): None, ("count-pin", "swapoff-vs-fault"): None, ("count-pin", "three-faults"): None,
 }
 

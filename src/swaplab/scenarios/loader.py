@@ -98,7 +98,8 @@ class Scenario:
     expect: dict[str, str] = field(default_factory=dict)
     probes: str = ""
     path: str = ""
-    expect_lines: dict[str, int] = field(default_factory=dict)   # design -> its line in the file
+    # design -> its line in the file: where an error points, not part of what the scenario is
+    expect_lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     def check_expect_names(self, known) -> None:
         """Refuse an [expect] entry for a design not in ``known`` (a misspelt design would
