@@ -179,6 +179,8 @@ cd /sys/block/zram0
 echo 1 > queue/rotational
 echo {disksize} > disksize
 echo "sync_io {sync_io}" > /proc/swaplab
+# the model reads one page per swap-in: no readahead of the neighbouring slots
+echo 0 > /proc/sys/vm/page-cluster
 /bin/busybox mkswap /dev/zram0 > /dev/null
 /bin/busybox swapon /dev/zram0
 echo "SWAPLAB BOOTED $(/bin/busybox uname -r) sync_io={sync_io}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 import time
 
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m swaplab.transplant.validate", description=__doc__.split("\n")[0])
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--scenarios", help="comma-separated (default: every built-in scenario)")
-    ap.add_argument("--json", dest="json_file", default="validation.json")
+    ap.add_argument("--json", dest="json_file", default="build/validation.json")
     ap.add_argument("--no-controls", action="store_true")
     a = ap.parse_args(argv)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -135,6 +136,7 @@ def main(argv=None) -> int:
     doc["date"] = datetime.date.today().isoformat()
     doc["iterations"] = a.iterations
     doc["seconds"] = round(time.perf_counter() - t0, 1)
+    os.makedirs(os.path.dirname(a.json_file) or ".", exist_ok=True)
     write_atomic(a.json_file, json.dumps(doc, indent=1) + "\n")
     print(validation_markdown(doc))
     failures = [r for r in _all_runs(doc) if "error" in r]
