@@ -47,8 +47,9 @@ def validation_markdown(doc: dict) -> str:
            "| scenario | " + " | ".join(COLS) + " | transplant |", "|---" * (len(COLS) + 2) + "|"]
     for row in doc["rows"]:
         m = row["model"]
-        cells = [f"{m[d]['verdict']}" + ("" if m[d]["coverage"] in ("complete", "n/a") else f" ({m[d]['coverage']})")
-                 for d in COLS]
+        cells = ["(not checked)"] * len(COLS) if m is None else \
+            [f"{m[d]['verdict']}" + ("" if m[d]["coverage"] in ("complete", "n/a") else f" ({m[d]['coverage']})")
+             for d in COLS]
         how = ("cannot: " + row["cannot"].split(": ", 1)[-1]) if "cannot" in row else \
             ("no counterexample to transplant" if not row["runs"] else "see below")
         out.append(f"| {row['scenario']} | " + " | ".join(cells) + f" | {how} |")
