@@ -48,6 +48,7 @@ def test_bypass_counterexamples_pause_the_slow_reader_after_the_read(scenario, s
     plan = plan_of("bypass", scenario)
     assert plan.verdict == "data-loss"
     assert [(plan.threads[t], p) for t, p in plan.arms] == [(slow, "after_read")]
+    assert plan.arm_ops == [0]        # armed just before the reader's (first and only) read
     other = "T1" if slow == "T0" else "T0"
     assert [s.describe(plan.threads) for s in plan.segments] == [
         f"{slow} runs until it parks at after_read", f"{other} runs to its end", f"{slow} runs to its end"]

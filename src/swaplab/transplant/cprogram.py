@@ -73,9 +73,15 @@ def tables(plan: Plan, points: dict[str, str] | None = None) -> str:
                    f"{s.arm} }},  /* {s.describe(plan.threads)} */")
     out.append("};")
     out.append("static const struct arm arms[NARMS] = {")
-    out += [f"\t{{ {t}, {_c_string(points.get(p, p))} }}," for t, p in plan.arms] or ["\t{ 0, NULL },"]
+    out += [f"\t{{ {t}, {_c_string(points.get(p, p))}, {_program_op(sc.threads[t], k)} }},"
+            for (t, p), k in zip(plan.arms, plan.arm_ops)] or ["\t{ -1, NULL, -1 },"]
     out.append("};")
     return "\n".join(out)
+
+
+def _program_op(spec, k: int) -> int:
+    """The program's index of scenario operation k (an operation on n pages is n entries)."""
+    return sum(len(op.addrs) for op in spec.ops[:k])
 
 
 def _op_text(op) -> str:

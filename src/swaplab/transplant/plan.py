@@ -59,6 +59,10 @@ class Plan:
     arms: list[tuple[int, str]] = field(default_factory=list)   # (thread, point) in arming order
     preemptions: int = 0
     verdict: str = ""
+    # per arm: the operation (index in its thread's ops) in which the thread parks; the thread
+    # arms it just before that operation, so an earlier pass through the same point (another
+    # page's swap-in) does not park it
+    arm_ops: list[int] = field(default_factory=list)
 
     @property
     def points(self) -> list[str]:
@@ -132,8 +136,8 @@ def make_plan(design_cls, scenario, schedule: Schedule) -> Plan:
     preemptions = sum(1 for s in segments if s.end == "point")
     outcome = ex.outcome
     nops = [len(t.ops) for t in scenario.threads]
-    return Plan(design_cls.name, scenario, names, _merge(segments, nops), arms, preemptions,
-                outcome.kind if outcome is not None else "ok")
+    return Plan(design_cls.name, scenario, names, _merge(segments, nops), [(t, p) for t, p, _ in arms],
+                preemptions, outcome.kind if outcome is not None else "ok", [k for _, _, k in arms])
 
 
 def _segment_end(trace, tid, first, last, ends, last_rec, done, names, arms) -> Segment:
@@ -160,7 +164,8 @@ def _segment_end(trace, tid, first, last, ends, last_rec, done, names, arms) -> 
             f"{' → '.join(before[-3:])}) and \"{trace[nxt]['label']}\" (in {' → '.join(after[-3:])}); the "
             f"kernel has no delay point there (points: {', '.join(p.name for p in POINTS)}; "
             "docs/validation.md explains each)")
-    arms.append((tid, point.name))
+    in_op = sum(1 for (t, r) in ends if t == tid and r <= last)     # operations it has finished
+    arms.append((tid, point.name, in_op))
     return Segment(tid, "point", point=point.name, arm=len(arms) - 1)
 
 

@@ -51,7 +51,7 @@ struct thread_plan {
 	const char *gate_before, *signal_after;
 };
 struct segment { int thread, end, signals; const char *point; int arm; };
-struct arm { int thread; const char *point; };
+struct arm { int thread; const char *point; int op; };
 
 /*@TABLES@*/
 
@@ -249,6 +249,20 @@ static void run_op(const struct thread_plan *tp, const struct op *op)
 	}
 }
 
+/* Arm this thread's delay points for operation i just before it: an earlier pass through the
+ * same point (another page's swap-in) must not park it. */
+static void arm_before(int t, int i)
+{
+	char cmd[96];
+	int a;
+
+	for (a = 0; a < NARMS; a++)
+		if (arms[a].thread == t && arms[a].op == i) {
+			snprintf(cmd, sizeof(cmd), "arm %s %s %d", threads[t].comm, arms[a].point, HOOK_MS);
+			proc_cmd(cmd);
+		}
+}
+
 static void *thread_main(void *arg)
 {
 	const struct thread_plan *tp = arg;
@@ -262,6 +276,7 @@ static void *thread_main(void *arg)
 			while (atomic_load(&go[tp - threads]) < turns)
 				nap();
 		}
+		arm_before(tp - threads, i);
 		run_op(tp, &tp->ops[i]);
 		if (tp->signal_after[i])
 			atomic_fetch_add(&signals[tp - threads], 1);
@@ -364,7 +379,8 @@ static void run_segment(const struct segment *s, int *parked, char *misses, size
 	if (s->end == END_POINT) {
 		for (;;) {
 			arm_state(s->arm, state);
-			if (strcmp(state, "armed"))
+			/* not armed yet (the thread arms it before the operation) or not reached yet */
+			if (state[0] && strcmp(state, "armed"))
 				break;
 			if (now_ms() > deadline) {
 				snprintf(misses + strlen(misses), mlen - strlen(misses), " %s-not-at-%s", tp->name, s->point);
@@ -389,7 +405,7 @@ int main(int argc, char **argv)
 	int iterations = argc > 1 ? atoi(argv[1]) : 1;
 	int i, t, p, losses = 0, skipped = 0, blocked = 0;
 	long t0 = now_ms();
-	char cmd[96], misses[512];
+	char misses[512];
 
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpus < 1)
@@ -405,10 +421,6 @@ int main(int argc, char **argv)
 			skipped++;
 			teardown();
 			continue;
-		}
-		for (i = 0; i < NARMS; i++) {
-			snprintf(cmd, sizeof(cmd), "arm %s %s %d", threads[arms[i].thread].comm, arms[i].point, HOOK_MS);
-			proc_cmd(cmd);
 		}
 		for (t = 0; t < NTHREADS; t++) {
 			atomic_store(&go[t], 0);
