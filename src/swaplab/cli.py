@@ -799,5 +799,45 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
     sys.exit(1 if c.interrupted or sc.wrong_equivalents else 0)
 
 
+@main.command("transplant")
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--kernel", "version", default="6.1", show_default=True, help="Kernel version to target.")
+@click.option("-o", "outdir", type=click.Path(file_okay=False), default="transplant", show_default=True,
+              help="Where the C program, kernel patches and plan go.")
+@click.option("--run", "do_run", is_flag=True, help="Build the kernel (cached), boot it under qemu, count losses.")
+@click.option("--against", help="Run on this design's kernel instead of the trace's own.")
+@click.option("--iterations", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's result as JSON.")
+def transplant_cmd(trace, version, outdir, do_run, against, iterations, as_json):
+    """Turn a saved counterexample into a C program and kernel delay points; --run it under qemu.
+
+    Exit status with --run: 0 no loss, 1 a loss reproduced, 2 bad input or a counterexample that
+    cannot transplant, 3 the machine failed (missing packages, build or boot)."""
+    from . import transplant as tp
+    from .report.transplant import run_text
+    try:
+        sched, d, s = tp.load_trace(trace)
+        plan = tp.make_plan(d, s, sched)
+        kd = tp.counterpart(against or d.name, version)
+    except (tp.TransplantError, tp.NoCounterpart) as e:
+        raise BadInput(str(e)) from None
+    files = tp.write_files(plan, kd, outdir)
+    if not do_run:
+        out.print("\n".join(["wrote " + f for f in files]), markup=False)
+        out.print(tp.describe_plan(plan, kd, tp.point_names_for(kd)), markup=False)
+        return
+    say = (lambda m: None) if as_json else (lambda m: err.print(m, markup=False))
+    try:
+        r = tp.run(plan, kd.design, iterations=iterations, version=version, say=say, keep=outdir)
+    except tp.MachineError as e:
+        click.echo(f"swaplab: error: {e}", err=True)
+        sys.exit(3)
+    if as_json:
+        click.echo(json.dumps(r.to_json(), indent=1))
+    else:
+        out.print(run_text(r), markup=False)
+    sys.exit(1 if r.reproduced else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
