@@ -6,13 +6,15 @@ Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), sign
 from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
+from .state import SWP_WRITEOK
 from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
 class Swapoff:
     def swapoff(self):
-        """sys_swapoff() v6.6: clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
+        """sys_swapoff() v6.6: find the device among the SWP_WRITEOK ones (-EINVAL if it is not
+        one: a second swapoff), clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
         re-enable the slot cache, then percpu_ref_kill(users) and wait until every
         get_swap_device() user has put it, then free swap_map:
 
@@ -26,8 +28,23 @@ class Swapoff:
             wait_for_completion(&p->comp);
         """
         si = self.si
-        yield from si.lock.locked_step(((si.flags, True),), "swapoff: clear SWP_WRITEOK", cost="write")
-        si.flags.value &= ~0x2
+        # sys_swapoff() v6.6 looks the device up under swap_lock among the active ones that
+        # still have SWP_WRITEOK (-EINVAL otherwise), and clears SWP_WRITEOK before it drops
+        # swap_lock, so a second swapoff of the same device finds nothing and does nothing:
+        #     spin_lock(&swap_lock);
+        #     plist_for_each_entry(p, &swap_active_head, list) {
+        #         if (p->flags & SWP_WRITEOK) {
+        #             if (p->swap_file->f_mapping == mapping) { found = 1; break; } } }
+        #     if (!found) { err = -EINVAL; spin_unlock(&swap_lock); goto out_dput; }
+        #     ... spin_lock(&p->lock); ... p->flags &= ~SWP_WRITEOK; spin_unlock(&p->lock);
+        #     spin_unlock(&swap_lock);
+        # The model has one device and folds swap_lock and p->lock into si->cluster_lock.
+        yield from si.lock.locked_step(((si.flags, True),), "sys_swapoff: find SWP_WRITEOK device, "
+                                       "clear SWP_WRITEOK", cost="write")
+        if not si.flags.value & SWP_WRITEOK:
+            note_lazy(lambda: "sys_swapoff: the device is no longer SWP_WRITEOK: -EINVAL")
+            return -22                            # -EINVAL
+        si.flags.value &= ~SWP_WRITEOK
         yield from si.slot_cache_enabled.write(False, "disable_swap_slots_cache_lock", cost="write")
         yield from self.try_to_unuse()
         # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users
