@@ -42,3 +42,22 @@ def test_a_second_swapoff_returns_einval_and_does_nothing():
     assert not r.violations, r.violations
     assert ret == (None, -22)
     assert k.si.freed
+
+
+# --- class 3a: an access to an address munmap removed -----------------------------------------
+def test_a_write_racing_munmap_explores_completely_without_livelock():
+    # before the fix: livelock, "parked retrying refault" (a false one)
+    _complete_and_ok("write-vs-munmap")
+    _complete_and_ok("write-present-vs-munmap")
+
+
+def test_an_access_after_munmap_ends_with_the_signal():
+    # do_user_addr_fault v6.6: no VMA -> bad_area -> SIGSEGV; the access is not re-executed
+    def body(k):
+        mm = k.mms["A"]
+        yield from k.munmap(mm, [0])
+        return (yield from k.user_access(mm, 0, True, 2))
+    k, ret, r = run(body, ONE_SWAPPED)
+    assert not r.violations, r.violations
+    assert ret is None
+    assert k.stats.get("faults") == 1 and not k.stats.get("refaults")

@@ -60,8 +60,10 @@ class Madvise:
         """munmap: mmap_lock for write, zap, and the range is gone (later accesses SIGSEGV)."""
         yield from mm.mmap_lock.down_write()
         yield from self.zap_pte_range(mm, addrs)
+        yield Step(tuple((mm.mapped[a], True) for a in addrs), f"munmap: detach {mm.name}'s VMA range",
+                   cost="write")
         for a in addrs:
-            mm.mapped[a] = False
+            mm.mapped[a].value = False
         yield from mm.mmap_lock.up_write()
 
     def exit_mmap(self, mm: MM):
