@@ -61,3 +61,27 @@ def test_an_access_after_munmap_ends_with_the_signal():
     assert not r.violations, r.violations
     assert ret is None
     assert k.stats.get("faults") == 1 and not k.stats.get("refaults")
+
+
+# --- class 4: swapoff's walk and a child fork adds ----------------------------------------------
+def test_fork_racing_swapoff_explores_completely_without_livelock():
+    # before the fix: bounded search (as the hunt runs it) reported a livelock, "parked
+    # retrying try_to_unuse: retry" (a false one); stateful DPOR did not reach it
+    _complete_and_ok("fork-vs-swapoff")
+    v = check(DESIGNS["swapcache"], load_scenario(SCENARIOS / "fork-vs-swapoff.toml"), strategy="bounded",
+              max_executions=None)
+    assert v.ok, v.violation
+
+
+def test_fork_puts_the_child_on_mmlist_right_after_the_parent():
+    # copy_nonpresent_pte v6.6: list_add(&dst_mm->mmlist, &src_mm->mmlist) on a swap entry
+    text = ONE_SWAPPED.replace('pages = [{ state = "swapped", value = 1 }]',
+                               'pages = [{ state = "swapped", value = 1 }]\n[[mm]]\nname = "B"\n'
+                               'pages = [{ state = "none" }]')
+
+    def body(k):
+        yield from k.fork(k.mms["A"], "C1")
+    k, _, r = run(body, text)
+    assert not r.violations, r.violations
+    assert k.mmlist.peek() == ("A", "C1", "B")
+    assert k.mms["C1"].mmlist.peek()

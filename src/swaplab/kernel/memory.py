@@ -706,6 +706,8 @@ class Memory:
             if pte.kind == "swp":
                 if (yield from self.swap_duplicate(pte.offset)) < 0:
                     raise Violation("crash", "swap_duplicate failed in copy_nonpresent_pte")
+                # "make sure dst_mm is on swapoff's mmlist"
+                yield from self.mmlist_add(child, after=parent)
                 shared = pte._replace(excl=False)
                 yield Step(((src, True), (dst, True)), f"copy_nonpresent_pte: {shared} to {child.name}",
                            cost="set_pte")

@@ -155,6 +155,8 @@ class MM:
         # mm_users: the exiting task's mmput() drops it to 0 before exit_mmap() runs, and
         # swapoff's try_to_unuse skips an mm it cannot mmget_not_zero()
         self.users = Cell(f"{name}.mm_users", 1)
+        # !list_empty(&mm->mmlist): on init_mm.mmlist, the list swapoff walks (Kernel.mmlist)
+        self.mmlist = Cell(f"{name}.mmlist", False)
         self.alive = True                      # false once exit_mmap is done (the oracle skips it)
 
     def __repr__(self) -> str:

@@ -1,6 +1,8 @@
 """mm/swapfile.c swapoff: try_to_unuse, unuse_pte_range, unuse_pte.
 
-Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), signals
+Follows v6.6.  The walk goes over init_mm.mmlist under mmlist_lock (Kernel.mmlist); every
+scenario mm starts on it and __mmput's list_del is left out (an exited mm stays on the list,
+mmget_not_zero skips it).  Left out: shmem_unuse, signals
 (try_to_unuse never returns -EINTR), hwpoison, the SWP_SCANNING wait.
 """
 from __future__ import annotations
@@ -68,7 +70,18 @@ class Swapoff:
             first = False
             if not (yield from si.inuse_pages.read("swap_usage_in_pages", cost="read")):
                 return 0
-            for mm in list(self.mms.values()):
+            prev = None
+            while True:
+                # spin_lock(&mmlist_lock); p = p->next: the list as it is now, so an mm that
+                # fork added behind the cursor meanwhile is walked too
+                yield from self.mmlist_lock.locked_step(((self.mmlist, False),),
+                                                        "try_to_unuse: p = p->next (mmlist_lock)", cost="read")
+                names = self.mmlist.value
+                i = names.index(prev) + 1 if prev is not None else 0
+                if i >= len(names):
+                    break
+                prev = names[i]
+                mm = self.mms[prev]
                 # mmget_not_zero(): an exiting mm (mm_users 0) is skipped; its exit_mmap zaps
                 # the swap PTEs itself.  (The kernel then holds a reference until mmput, which
                 # would defer an exit to swapoff's mmput; the model's mmap_lock orders them.)
@@ -94,6 +107,30 @@ class Swapoff:
                 yield from self.folio_free_swap(folio)
                 yield from folio.lock.unlock()
                 yield from self.folio_put(folio)
+
+    def mmlist_add(self, mm, after=None):
+        """Put ``mm`` on init_mm.mmlist, right after ``after`` (an mm already on it) or at the
+        head, as try_to_unmap_one (head: init_mm.mmlist) and copy_nonpresent_pte (after the
+        parent: src_mm->mmlist) do in v6.6 when they give the mm a swap entry:
+
+            if (unlikely(list_empty(&dst_mm->mmlist))) {
+                    spin_lock(&mmlist_lock);
+                    if (list_empty(&dst_mm->mmlist))
+                            list_add(&dst_mm->mmlist, &src_mm->mmlist);
+                    spin_unlock(&mmlist_lock);
+            }
+        """
+        if (yield from mm.mmlist.read(f"list_empty(&{mm.name}->mmlist)", cost="read")):
+            return
+        yield from self.mmlist_lock.locked_step(((mm.mmlist, True), (self.mmlist, True)),
+                                                f"list_add(&{mm.name}->mmlist) (mmlist_lock)", cost="write")
+        if mm.mmlist.value:
+            return
+        names = list(self.mmlist.value)
+        at = names.index(after.name) + 1 if after is not None and after.name in names else 0
+        names.insert(at, mm.name)
+        self.mmlist.value = tuple(names)
+        mm.mmlist.value = True
 
     def unuse_pte_range(self, mm):
         """unuse_pte_range() v6.6: for each swap PTE, get the folio (swap cache or read it in),
