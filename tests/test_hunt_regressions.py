@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from kernel_harness import ONE_SWAPPED, run
 
 from swaplab.designs import DESIGNS
-from swaplab.scenarios import load_scenario
+from swaplab.scenarios import load_scenario, parse_scenario
+from swaplab.scenarios.loader import ScenarioError
 from swaplab.verify import check
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -85,3 +87,33 @@ def test_fork_puts_the_child_on_mmlist_right_after_the_parent():
     assert not r.violations, r.violations
     assert k.mmlist.peek() == ("A", "C1", "B")
     assert k.mms["C1"].mmlist.peek()
+
+
+# --- class 1: exit while other threads still use the mm ----------------------------------------
+def test_a_write_racing_another_threads_exit_explores_completely_without_violation():
+    # before the fix: accounting, "folio#1 mapcount is 1 but 0 PTE(s) map it"
+    _complete_and_ok("write-vs-exit")
+
+
+def test_only_the_last_user_runs_exit_mmap():
+    # mmput v6.6: if (atomic_dec_and_test(&mm->mm_users)) __mmput(mm)
+    text = ONE_SWAPPED.replace('ops = ["read 0"]', 'ops = ["exit"]\n[[thread]]\nops = ["exit"]')
+
+    def body(k):
+        mm = k.mms["A"]
+        users = mm.users.peek()
+        yield from k.mmput(mm)
+        after_one = mm.alive, mm.pte[0].peek().kind
+        yield from k.mmput(mm)
+        return users, after_one, mm.alive
+    k, ret, r = run(body, text)
+    assert not r.violations, r.violations
+    assert ret == (2, (True, "swp"), False)
+
+
+def test_the_loader_refuses_an_operation_after_exit():
+    text = ONE_SWAPPED.replace('ops = ["read 0"]', 'ops = ["exit", "write 0 2"]')
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, "s.toml")
+    msg = str(e.value)
+    assert "s.toml" in msg and "comes after \"exit\"" in msg and "another thread" in msg

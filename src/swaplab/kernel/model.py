@@ -113,6 +113,13 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         for mm in self.mms.values():
             mm.mmlist._v = True
         self.mmlist._v = tuple(self.mms)
+        # mm_users: one reference per task using the mm.  The scenario's threads on an mm are
+        # its tasks, except a thread that only runs swapoff (a syscall on no mm of its own: a
+        # separate process).  An mm with no such thread, and a child fork creates, belongs to
+        # a task the scenario does not run, which holds the one reference new_mm gives.
+        for name, mm in self.mms.items():
+            n = sum(1 for t in sc.threads if t.mm == name and any(op.kind != "swapoff" for op in t.ops))
+            mm.users._v = max(n, 1)
 
     def _build_mms(self, sc) -> None:
         si = self.si
@@ -182,7 +189,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         elif k == "fork":
             yield from self.fork(mm, op.child)
         elif k == "exit":
-            yield from self.exit_mmap(mm)
+            yield from self.mmput(mm)
         elif k == "swapoff":
             yield from self.swapoff()
         elif k == "think":

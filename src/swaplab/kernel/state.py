@@ -152,7 +152,7 @@ class MM:
         # VMA coverage (find_vma): munmap clears it under mmap_lock for write.  A cell, so that
         # the fault's read of it is a dependency the search (and retry parking) sees.
         self.mapped = [Cell(f"{name}.vma[{a}]", True) for a in range(pages)]
-        # mm_users: the exiting task's mmput() drops it to 0 before exit_mmap() runs, and
+        # mm_users: each task's mmput() drops it by one, the last one's exit_mmap() runs, and
         # swapoff's try_to_unuse skips an mm it cannot mmget_not_zero()
         self.users = Cell(f"{name}.mm_users", 1)
         # !list_empty(&mm->mmlist): on init_mm.mmlist, the list swapoff walks (Kernel.mmlist)
