@@ -117,3 +117,13 @@ def test_the_loader_refuses_an_operation_after_exit():
         parse_scenario(text, "s.toml")
     msg = str(e.value)
     assert "s.toml" in msg and "comes after \"exit\"" in msg and "another thread" in msg
+
+
+# --- class 3b: a retry whose progress another thread undid (engine: retry parking) -------------
+def test_a_refault_whose_zero_page_was_zapped_is_not_parked():
+    # before the fix: bounded search (≤ 2 preemptions, as the hunt's reproduce line) reported a
+    # livelock, "T0: parked retrying refault"; stateful DPOR did not
+    _complete_and_ok("read-vs-dontneed-vs-exit")
+    v = check(DESIGNS["swapcache"], load_scenario(SCENARIOS / "read-vs-dontneed-vs-exit.toml"),
+              strategy="bounded", preemptions=2, max_executions=None)
+    assert v.ok, v.violation
