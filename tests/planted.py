@@ -77,8 +77,9 @@ class MunmapForgetsZap(Kernel):
 
     def munmap(self, mm, addrs):
         yield from mm.mmap_lock.down_write()
+        yield Step(tuple((mm.mapped[a], True) for a in addrs), "munmap: detach the VMA range [planted: no zap]")
         for a in addrs:
-            mm.mapped[a] = False
+            mm.mapped[a].value = False
         yield from mm.mmap_lock.up_write()
 
 

@@ -213,3 +213,31 @@ def retry_sees_two_states() -> Program:
         w.thread("A", reader())
         w.thread("B", flipper())
     return Program(setup, "retry_sees_two_states")
+
+
+def retry_progress_undone() -> Program:
+    """A retries until it reads x == 1, setting x = 1 in each attempt and then touching a lock
+    word y (the unlock after mapping a page); B sets x back to 0 once (a zap).  When B runs
+    between A's store and A's next retry point, x is back to the value A's attempt first saw:
+    but the attempt made progress that B undid (an ABA), and a rerun stores 1 again and gets
+    through.  Parking A there would report a false livelock (hunt class 3b: a read fault maps
+    the zero page, MADV_DONTNEED zaps it, the refault was parked)."""
+    def setup(w):
+        x = Cell("x", 0)
+        y = Cell("y", 0)
+
+        def setter():
+            first = True
+            while True:
+                yield from retry("set x", first)
+                first = False
+                if (yield from x.read()) == 1:
+                    return
+                yield from x.write(1)
+                yield from y.read()
+
+        def undoer():
+            yield from x.write(0)
+        w.thread("A", setter())
+        w.thread("B", undoer())
+    return Program(setup, "retry_progress_undone")

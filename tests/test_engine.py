@@ -24,7 +24,8 @@ import math
 import pytest
 
 from programs import (distinct_writers, indexer, lastzero, locked_counter, lost_update, philosophers,
-                      readers_writers, retry_can_livelock, retry_no_livelock, retry_sees_two_states, writers)
+                      readers_writers, retry_can_livelock, retry_no_livelock, retry_progress_undone,
+                      retry_sees_two_states, writers)
 from swaplab.engine import Schedule, explore, replay
 from swaplab.engine.objects import FROZEN
 from swaplab.engine.strategies import DPOR
@@ -99,8 +100,8 @@ def test_bounded_finds_bug_at_its_minimal_bound(prog, kind, bound):
     assert r.violations[0].preemptions == bound
 
 
-@pytest.mark.parametrize("prog", [retry_no_livelock(), retry_sees_two_states(), locked_counter(3)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("prog", [retry_no_livelock(), retry_sees_two_states(), retry_progress_undone(),
+                                  locked_counter(3)], ids=lambda p: p.name)
 def test_correct_programs_have_no_violation(prog):
     for s in ("dpor", "dfs", "bounded"):
         r = explore(prog, s, preemptions=3)

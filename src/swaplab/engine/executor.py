@@ -14,7 +14,9 @@ saw and do the same thing, so the thread is *parked* (its RETRY step is disabled
 other thread changes an object of the footprint.  That holds only if the attempt saw each
 object in one state: if another thread changed an object between two of the attempt's touches,
 the attempt saw two states (say SWAP_HAS_CACHE set at swapcache_prepare after a count read
-without it) and a rerun in the first state may go further, so such an attempt never parks.  The RETRY step declares reads of the
+without it) and a rerun in the first state may go further, so such an attempt never parks.
+Nor does an attempt that left an object of its footprint changed: if the object is back in its
+first state, another thread undid the attempt's progress (an ABA), and a rerun makes it again.  The RETRY step declares reads of the
 footprint, so only such a change can enable it and DPOR sees the dependency.  Retries therefore
 never make an execution infinite, and a state where every live thread is parked or blocked is
 reported as livelock (some parked) or deadlock (all blocked).  The contract this rests on: an
@@ -198,7 +200,12 @@ class Execution:
         if rec[3] is not owner or where < 0 or rec[4] != where:
             return False                # another loop's record: _begin_attempt says so
         tid = t.tid
-        for obj, snap, _, waits in rec[1].values():
+        for obj, snap, last, waits in rec[1].values():
+            if last != snap:
+                # the attempt left the object changed (made progress) and, if it is back in the
+                # first state now, another thread undid that (an ABA): the next attempt would
+                # make the same progress again, which is not futile
+                return False
             if obj.snapshot() != snap:
                 if waits and snap == -1 and obj.owner not in (-1, tid):
                     # a lock the attempt only waited for and took is held by another thread:

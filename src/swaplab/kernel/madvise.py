@@ -60,15 +60,31 @@ class Madvise:
         """munmap: mmap_lock for write, zap, and the range is gone (later accesses SIGSEGV)."""
         yield from mm.mmap_lock.down_write()
         yield from self.zap_pte_range(mm, addrs)
+        yield Step(tuple((mm.mapped[a], True) for a in addrs), f"munmap: detach {mm.name}'s VMA range",
+                   cost="write")
         for a in addrs:
-            mm.mapped[a] = False
+            mm.mapped[a].value = False
         yield from mm.mmap_lock.up_write()
 
+    def mmput(self, mm: MM):
+        """A task's exit: do_exit() → exit_mm() → mmput() v6.6 (kernel/fork.c):
+
+            if (atomic_dec_and_test(&mm->mm_users))
+                    __mmput(mm);             /* → exit_mmap(mm) */
+
+        Every task sharing the mm holds a user reference, so only the last one to leave runs
+        exit_mmap; until then the other threads keep faulting on a live mm.  (mm_users starts
+        at the number of scenario threads on the mm: Kernel._build.)"""
+        old = yield from mm.users.rmw(lambda u: u - 1, "mmput: atomic_dec_and_test(&mm->mm_users)",
+                                      cost="atomic")
+        if old == 1:
+            yield from self.exit_mmap(mm)
+
     def exit_mmap(self, mm: MM):
-        """mmput() → exit_mmap(): the last user is gone (mm_users drops to 0 first, so swapoff
-        no longer walks this mm); zap everything.  The kernel zaps under mmap_lock for read and
-        frees the page tables under it for write; the model holds it for write throughout."""
-        yield from mm.users.write(0, "mmput: atomic_dec_and_test(&mm->mm_users)", cost="atomic")
+        """__mmput() → exit_mmap() v6.6: the last user is gone (mm_users is 0, so swapoff's
+        mmget_not_zero no longer takes this mm); zap everything.  The kernel zaps under
+        mmap_lock for read and frees the page tables under it for write; the model holds it for
+        write throughout."""
         yield from mm.mmap_lock.down_write()
         yield from self.zap_pte_range(mm, range(len(mm.pte)))
         mm.alive = False

@@ -142,9 +142,8 @@ class Memory:
         while True:
             yield from retry("refault", first)
             first = False
-            if not mm.mapped[addr]:
-                note_lazy(lambda: f"{mm.name}[{addr}] is unmapped: SIGSEGV, the access is skipped")
-                return None
+            # An unmapped address has no PTE (munmap zapped it under mmap_lock for write), so
+            # the access faults and do_user_addr_fault finds no VMA: no separate check here.
             done, v = yield from self.cpu_access(mm, addr, write, value)
             if done:
                 if CTX.tid in self.faulting and self.observer is not None:
@@ -157,18 +156,27 @@ class Memory:
                     self.observer.fault_start()
             else:
                 self.count("refaults")
-            yield from self.do_user_addr_fault(mm, addr, write)
+            ret = yield from self.do_user_addr_fault(mm, addr, write)
+            if ret & VM_FAULT_SIGBUS:
+                # bad_area (no VMA: SIGSEGV) or VM_FAULT_SIGBUS from handle_mm_fault (a swap read
+                # error): the kernel sends the signal instead of re-executing the access.  The
+                # model skips the access (the default action kills the task; nothing of it is
+                # checked), so the refault loop ends here.
+                note_lazy(lambda: f"{mm.name}[{addr}]: the fault fails (SIGSEGV/SIGBUS), the access is skipped")
+                return None
 
     def do_user_addr_fault(self, mm: MM, addr: int, write: bool):
         """arch/x86/mm/fault.c do_user_addr_fault() v6.6: take mmap_lock for read, call
         handle_mm_fault; on VM_FAULT_RETRY (mmap_lock already dropped) set FAULT_FLAG_TRIED and
-        go again.  Per-VMA locking is left out."""
+        go again; no VMA (munmap) returns VM_FAULT_SIGBUS (bad_area: SIGSEGV in the kernel).
+        Per-VMA locking is left out."""
         flags = FAULT_FLAG_ALLOW_RETRY | (FAULT_FLAG_WRITE if write else 0)
         while True:
             yield from mm.mmap_lock.down_read()
-            if not mm.mapped[addr]:
+            # vma = lock_mm_and_find_vma(): munmap detaches it under mmap_lock for write
+            if not (yield from mm.mapped[addr].read(f"find_vma({mm.name}, {addr})", cost="read")):
                 yield from mm.mmap_lock.up_read()
-                return VM_FAULT_SIGBUS
+                return VM_FAULT_SIGBUS            # bad_area_nosemaphore: SIGSEGV, in the model's one code
             ret = yield from self.handle_mm_fault(mm, addr, flags)
             if ret & VM_FAULT_RETRY:
                 self.count("fault_retry")
@@ -698,6 +706,8 @@ class Memory:
             if pte.kind == "swp":
                 if (yield from self.swap_duplicate(pte.offset)) < 0:
                     raise Violation("crash", "swap_duplicate failed in copy_nonpresent_pte")
+                # "make sure dst_mm is on swapoff's mmlist"
+                yield from self.mmlist_add(child, after=parent)
                 shared = pte._replace(excl=False)
                 yield Step(((src, True), (dst, True)), f"copy_nonpresent_pte: {shared} to {child.name}",
                            cost="set_pte")

@@ -2,7 +2,7 @@
 and the user threads that run a scenario's operations."""
 from __future__ import annotations
 
-from ..engine import Program, Step
+from ..engine import Cell, Program, SpinLock, Step
 from ..engine.objects import FROZEN
 from .madvise import Madvise
 from .memory import ZERO_PFN, Memory
@@ -36,6 +36,11 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         dev = scenario.device
         self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation)
         self.mms: dict[str, MM] = {}
+        # init_mm.mmlist (the names of the mms on it, in list order) and mmlist_lock: swapoff's
+        # try_to_unuse walks it; try_to_unmap_one and fork's copy_nonpresent_pte add an mm
+        # when they give it a swap entry.  Every scenario mm starts on it (docs/model.md).
+        self.mmlist = Cell("init_mm.mmlist", ())
+        self.mmlist_lock = SpinLock("mmlist_lock")
         self.folios = {}
         self.lru_unread = False                   # PG_lru needs no scheduling point (declare_unshared)
         zero = self.alloc_folio(0, -1, PG_uptodate)
@@ -84,6 +89,9 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         for name, mm in self.mms.items():
             if name not in writers:
                 mm.mmap_lock.declare_no_writer()
+        if "fork" not in kinds:
+            for mm in self.mms.values():
+                mm.mmlist.private = FROZEN       # all start on init_mm.mmlist; only fork adds one
         if "exit" not in kinds:
             for mm in self.mms.values():
                 mm.users.private = FROZEN        # only exit writes mm_users; swapoff only reads it
@@ -101,6 +109,19 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         return off
 
     def _build(self, sc) -> None:
+        self._build_mms(sc)
+        for mm in self.mms.values():
+            mm.mmlist._v = True
+        self.mmlist._v = tuple(self.mms)
+        # mm_users: one reference per task using the mm.  The scenario's threads on an mm are
+        # its tasks, except a thread that only runs swapoff (a syscall on no mm of its own: a
+        # separate process).  An mm with no such thread, and a child fork creates, belongs to
+        # a task the scenario does not run, which holds the one reference new_mm gives.
+        for name, mm in self.mms.items():
+            n = sum(1 for t in sc.threads if t.mm == name and any(op.kind != "swapoff" for op in t.ops))
+            mm.users._v = max(n, 1)
+
+    def _build_mms(self, sc) -> None:
         si = self.si
         for spec in sc.mms:
             if spec.forked_from:
@@ -168,7 +189,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         elif k == "fork":
             yield from self.fork(mm, op.child)
         elif k == "exit":
-            yield from self.exit_mmap(mm)
+            yield from self.mmput(mm)
         elif k == "swapoff":
             yield from self.swapoff()
         elif k == "think":

@@ -28,7 +28,7 @@ def check_final_state(k) -> None:
         for addr, cell in enumerate(mm.pte):
             pte = cell.peek()
             where, value = None, None
-            if not mm.mapped[addr] and pte.kind != "none":
+            if not mm.mapped[addr].peek() and pte.kind != "none":
                 # munmap zaps the range before the VMA goes: an entry left in it would be counted
                 # below as a live reference to a folio or slot that nobody can ever free
                 raise Violation("leak", f"{mm.name}.pte[{addr}] = {pte} outlives its VMA: munmap "
@@ -55,7 +55,7 @@ def check_final_state(k) -> None:
                 where, value = "nowhere (pte_none: reads as zero)", 0
             else:
                 raise Violation("leak", f"{mm.name}.pte[{addr}] still holds {pte} after every thread finished")
-            if not mm.mapped[addr]:
+            if not mm.mapped[addr].peek():
                 continue
             if value != mm.logical[addr]:
                 raise Violation("data-loss", f"{mm.name}: page {addr} holds {_show(value)} in {where}, but "
@@ -120,7 +120,7 @@ def _check_after_swapoff(k) -> None:
                 v = folio.data.peek()
             else:
                 v = 0
-            if mm.mapped[addr] and v != mm.logical[addr]:
+            if mm.mapped[addr].peek() and v != mm.logical[addr]:
                 raise Violation("data-loss", f"{mm.name}: page {addr} holds {_show(v)}, but the last value "
                                 f"written there was {mm.logical[addr]}")
     for pfn, folio in k.folios.items():

@@ -34,6 +34,7 @@ class Rmap:
                     goto walk_done_err;
             }
             if (anon_exclusive && page_try_share_anon_rmap(subpage)) { ... }
+            if (list_empty(&mm->mmlist)) { ... list_add(&mm->mmlist, &init_mm.mmlist); ... }
             swp_pte = swp_entry_to_pte(entry);
             if (anon_exclusive)
                     swp_pte = pte_swp_mkexclusive(swp_pte);
@@ -69,6 +70,8 @@ class Rmap:
             yield from cell.write(pteval, "set_pte_at(pteval): swap_duplicate failed", cost="set_pte")
             yield from mm.ptl.unlock()
             return False
+        # if (list_empty(&mm->mmlist)) ... list_add(&mm->mmlist, &init_mm.mmlist)
+        yield from self.mmlist_add(mm)
         swp = swp_entry_to_pte(entry, excl)
         # page_try_share_anon_rmap (always succeeds: no GUP pins), set_pte_at(swp_pte),
         # page_remove_rmap

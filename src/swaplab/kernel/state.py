@@ -149,10 +149,14 @@ class MM:
         # it, setting the dirty bit of a present writable one on a store
         guarded_by(self.ptl, *self.pte, lockless=_mmu_may_set_dirty)
         self.logical = [0] * pages             # oracle: what the user last stored (ghost state)
-        self.mapped = [True] * pages           # VMA coverage (munmap clears it)
-        # mm_users: the exiting task's mmput() drops it to 0 before exit_mmap() runs, and
+        # VMA coverage (find_vma): munmap clears it under mmap_lock for write.  A cell, so that
+        # the fault's read of it is a dependency the search (and retry parking) sees.
+        self.mapped = [Cell(f"{name}.vma[{a}]", True) for a in range(pages)]
+        # mm_users: each task's mmput() drops it by one, the last one's exit_mmap() runs, and
         # swapoff's try_to_unuse skips an mm it cannot mmget_not_zero()
         self.users = Cell(f"{name}.mm_users", 1)
+        # !list_empty(&mm->mmlist): on init_mm.mmlist, the list swapoff walks (Kernel.mmlist)
+        self.mmlist = Cell(f"{name}.mmlist", False)
         self.alive = True                      # false once exit_mmap is done (the oracle skips it)
 
     def __repr__(self) -> str:

@@ -1,18 +1,22 @@
 """mm/swapfile.c swapoff: try_to_unuse, unuse_pte_range, unuse_pte.
 
-Follows v6.6.  Left out: shmem_unuse, the mmlist (every live mm is walked), signals
+Follows v6.6.  The walk goes over init_mm.mmlist under mmlist_lock (Kernel.mmlist); every
+scenario mm starts on it and __mmput's list_del is left out (an exited mm stays on the list,
+mmget_not_zero skips it).  Left out: shmem_unuse, signals
 (try_to_unuse never returns -EINTR), hwpoison, the SWP_SCANNING wait.
 """
 from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
+from .state import SWP_WRITEOK
 from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
 class Swapoff:
     def swapoff(self):
-        """sys_swapoff() v6.6: clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
+        """sys_swapoff() v6.6: find the device among the SWP_WRITEOK ones (-EINVAL if it is not
+        one: a second swapoff), clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
         re-enable the slot cache, then percpu_ref_kill(users) and wait until every
         get_swap_device() user has put it, then free swap_map:
 
@@ -26,8 +30,23 @@ class Swapoff:
             wait_for_completion(&p->comp);
         """
         si = self.si
-        yield from si.lock.locked_step(((si.flags, True),), "swapoff: clear SWP_WRITEOK", cost="write")
-        si.flags.value &= ~0x2
+        # sys_swapoff() v6.6 looks the device up under swap_lock among the active ones that
+        # still have SWP_WRITEOK (-EINVAL otherwise), and clears SWP_WRITEOK before it drops
+        # swap_lock, so a second swapoff of the same device finds nothing and does nothing:
+        #     spin_lock(&swap_lock);
+        #     plist_for_each_entry(p, &swap_active_head, list) {
+        #         if (p->flags & SWP_WRITEOK) {
+        #             if (p->swap_file->f_mapping == mapping) { found = 1; break; } } }
+        #     if (!found) { err = -EINVAL; spin_unlock(&swap_lock); goto out_dput; }
+        #     ... spin_lock(&p->lock); ... p->flags &= ~SWP_WRITEOK; spin_unlock(&p->lock);
+        #     spin_unlock(&swap_lock);
+        # The model has one device and folds swap_lock and p->lock into si->cluster_lock.
+        yield from si.lock.locked_step(((si.flags, True),), "sys_swapoff: find SWP_WRITEOK device, "
+                                       "clear SWP_WRITEOK", cost="write")
+        if not si.flags.value & SWP_WRITEOK:
+            note_lazy(lambda: "sys_swapoff: the device is no longer SWP_WRITEOK: -EINVAL")
+            return -22                            # -EINVAL
+        si.flags.value &= ~SWP_WRITEOK
         yield from si.slot_cache_enabled.write(False, "disable_swap_slots_cache_lock", cost="write")
         yield from self.try_to_unuse()
         # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users
@@ -51,7 +70,18 @@ class Swapoff:
             first = False
             if not (yield from si.inuse_pages.read("swap_usage_in_pages", cost="read")):
                 return 0
-            for mm in list(self.mms.values()):
+            prev = None
+            while True:
+                # spin_lock(&mmlist_lock); p = p->next: the list as it is now, so an mm that
+                # fork added behind the cursor meanwhile is walked too
+                yield from self.mmlist_lock.locked_step(((self.mmlist, False),),
+                                                        "try_to_unuse: p = p->next (mmlist_lock)", cost="read")
+                names = self.mmlist.value
+                i = names.index(prev) + 1 if prev is not None else 0
+                if i >= len(names):
+                    break
+                prev = names[i]
+                mm = self.mms[prev]
                 # mmget_not_zero(): an exiting mm (mm_users 0) is skipped; its exit_mmap zaps
                 # the swap PTEs itself.  (The kernel then holds a reference until mmput, which
                 # would defer an exit to swapoff's mmput; the model's mmap_lock orders them.)
@@ -77,6 +107,30 @@ class Swapoff:
                 yield from self.folio_free_swap(folio)
                 yield from folio.lock.unlock()
                 yield from self.folio_put(folio)
+
+    def mmlist_add(self, mm, after=None):
+        """Put ``mm`` on init_mm.mmlist, right after ``after`` (an mm already on it) or at the
+        head, as try_to_unmap_one (head: init_mm.mmlist) and copy_nonpresent_pte (after the
+        parent: src_mm->mmlist) do in v6.6 when they give the mm a swap entry:
+
+            if (unlikely(list_empty(&dst_mm->mmlist))) {
+                    spin_lock(&mmlist_lock);
+                    if (list_empty(&dst_mm->mmlist))
+                            list_add(&dst_mm->mmlist, &src_mm->mmlist);
+                    spin_unlock(&mmlist_lock);
+            }
+        """
+        if (yield from mm.mmlist.read(f"list_empty(&{mm.name}->mmlist)", cost="read")):
+            return
+        yield from self.mmlist_lock.locked_step(((mm.mmlist, True), (self.mmlist, True)),
+                                                f"list_add(&{mm.name}->mmlist) (mmlist_lock)", cost="write")
+        if mm.mmlist.value:
+            return
+        names = list(self.mmlist.value)
+        at = names.index(after.name) + 1 if after is not None and after.name in names else 0
+        names.insert(at, mm.name)
+        self.mmlist.value = tuple(names)
+        mm.mmlist.value = True
 
     def unuse_pte_range(self, mm):
         """unuse_pte_range() v6.6: for each swap PTE, get the folio (swap cache or read it in),

@@ -322,6 +322,11 @@ class _Validator:
             ops = []
             for s in ops_raw:
                 ol = self.lines.find(f'"{s}"', after=(line or 1) - 1) if isinstance(s, str) else line
+                if ops and ops[-1].kind == "exit":
+                    # the task is gone: in the kernel nothing of it runs after do_exit
+                    self.err(ol or line, f"thread {name}: {s!r} comes after \"exit\", and a task does "
+                                         "nothing after it exits; end the thread's ops with \"exit\" or "
+                                         "give the operation to another thread")
                 ops.append(self.op(s, npages[mm], ol or line, name, children, npages))
             out.append(ThreadSpec(name, mm, ops))
         return out
