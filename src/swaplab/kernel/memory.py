@@ -352,13 +352,18 @@ class Memory:
 
     def should_try_to_free_swap(self, folio: Folio, vmf: Vmf, in_swapcache: bool):
         """should_try_to_free_swap() v6.6: the folio is in the swap cache and (the swap area is
-        full / the VMA mlocked — both false here — or a write fault and the only references are
-        ours and the cache's).  Like the kernel, folio_ref_count() is read only for a write
+        full — mem_cgroup_swap_full(), i.e. vm_swap_full(), false unless the device option
+        computes it — or the VMA mlocked — never here — or a write fault and the only
+        references are ours and the cache's).  Like the kernel, folio_ref_count() is read only for a write
         fault on a swap-cache folio: an unconditional read would race with every other
         thread's folio_get/folio_put for nothing.  ``in_swapcache`` is folio_test_swapcache():
         the caller holds the folio lock, under which PG_swapcache cannot change, and has
         already tested it (the recheck after folio_lock), so it is not read again."""
-        if not in_swapcache or not vmf.flags & FAULT_FLAG_WRITE:
+        if not in_swapcache:
+            return False
+        if (yield from self.mem_cgroup_swap_full(folio)):    # || VM_LOCKED || folio_test_mlocked
+            return True
+        if not vmf.flags & FAULT_FLAG_WRITE:
             return False
         ref = yield from folio.ref.read("should_try_to_free_swap: folio_ref_count", cost="read")
         return ref == 2

@@ -8,6 +8,7 @@ validated, and an error names the file, the line and what to do about it.
     slots = 1                 # swap slots on the device
     synchronous = true        # SWP_SYNCHRONOUS_IO (zram)
     allocation = "lowest"     # or "any": every free slot is explored
+    vm_swap_full = "never"    # or "computed": nr_swap_pages * 2 < total_swap_pages
     [[mm]]
     name = "A"
     pages = [{ state = "swapped", value = 1 }]   # present | swapped | swapcache | none
@@ -49,6 +50,9 @@ class Device:
     slots: int = 4
     synchronous: bool = True
     allocation: str = "lowest"
+    # vm_swap_full(): "never" (the model's simplification, the default) or "computed" as
+    # include/linux/swap.h does (docs/model.md, "vm_swap_full")
+    vm_swap_full: str = "never"
 
 
 @dataclass
@@ -210,7 +214,7 @@ class _Validator:
         line = self.lines.find("[device]")
         if not isinstance(t, dict):
             self.err(line, "[device] must be a table")
-        self._known(t, {"slots", "synchronous", "allocation"}, "[device]", line)
+        self._known(t, {"slots", "synchronous", "allocation", "vm_swap_full"}, "[device]", line)
         dev = Device()
         if "slots" in t:
             dev.slots = self._int(t["slots"], "device.slots", self.lines.find("slots", after=(line or 1) - 1),
@@ -224,6 +228,11 @@ class _Validator:
                 self.err(self.lines.find("allocation"),
                          f"device.allocation is {t['allocation']!r}; use \"lowest\" or \"any\"")
             dev.allocation = t["allocation"]
+        if "vm_swap_full" in t:
+            if t["vm_swap_full"] not in ("never", "computed"):
+                self.err(self.lines.find("vm_swap_full"),
+                         f"device.vm_swap_full is {t['vm_swap_full']!r}; use \"never\" or \"computed\"")
+            dev.vm_swap_full = t["vm_swap_full"]
         return dev
 
     def mms(self, arr, device) -> list[MMSpec]:

@@ -1,0 +1,134 @@
+"""Issue 12, "Widen" a: vm_swap_full() computed as the kernel does (device option
+``vm_swap_full = "computed"``), and the slot-freeing paths it opens.
+
+Where each expected value comes from: v6.6's include/linux/swap.h vm_swap_full()
+(``atomic_long_read(&nr_swap_pages) * 2 < total_swap_pages``), mm/memory.c
+should_try_to_free_swap(), mm/swapfile.c free_swap_and_cache(), __try_to_reclaim_swap() and
+scan_swap_map_slots(), quoted in the docstrings of the modeled functions and in docs/model.md
+("vm_swap_full").  Each unit test runs the same operations with the option off ("never", the
+old behaviour) and asserts that the outcome differs, so it fails if the path is not taken.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kernel_harness import run
+
+from swaplab.designs import DESIGNS
+from swaplab.kernel.types import SWAP_HAS_CACHE
+from swaplab.scenarios import ScenarioError, load_scenario, parse_scenario
+from swaplab.verify import check
+
+SCENARIOS = Path(__file__).parent / "scenarios" / "widen"
+
+
+def _text(pages: str, slots: int, mode: str, forked: bool = False) -> str:
+    fork = '[[mm]]\nname = "B"\nforked_from = "A"\n' if forked else ""
+    return (f'[device]\nslots = {slots}\nvm_swap_full = "{mode}"\n[[mm]]\nname = "A"\npages = {pages}\n'
+            f'{fork}[[thread]]\nmm = "A"\nops = ["read 0"]\n')
+
+
+# --- every scenario of tests/scenarios/widen, completely, under the swap-cache design -----------
+# Measured: 0.4 s to 2 s each (swaplab check -d swapcache -s FILE --json, "seconds").
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.toml")))
+def test_widen_scenarios_have_no_violation_on_every_interleaving(name):
+    v = check(DESIGNS["swapcache"], load_scenario(SCENARIOS / f"{name}.toml"), strategy="stateful",
+              max_executions=None)
+    assert v.ok, v.violation
+    assert v.complete == "complete"
+
+
+# --- vm_swap_full() itself ---------------------------------------------------------------------
+@pytest.mark.parametrize("slots,inuse,pending,full", [
+    (1, 1, 0, True),        # nr_swap_pages 0: 0 < 1
+    (2, 1, 0, False),       # 1 * 2 < 2 is false: exactly half free is not full
+    (2, 1, 1, True),        # get_swap_pages has already taken its own slot off nr_swap_pages
+    (4, 2, 0, False),
+    (4, 3, 0, True),
+    (4, 0, 0, False),
+])
+def test_vm_swap_full_is_nr_swap_pages_times_two_below_total(slots, inuse, pending, full):
+    sc = parse_scenario(_text('[{ state = "none" }]', slots, "computed"))
+
+    def body(k):
+        k.si.inuse_pages._v = inuse
+        return (yield from k.vm_swap_full(pending))
+    _, got, r = run(body, _text('[{ state = "none" }]', slots, "computed"))
+    assert sc.device.vm_swap_full == "computed"
+    assert got is full
+
+
+def test_vm_swap_full_never_is_false_on_a_full_device():
+    def body(k):
+        k.si.inuse_pages._v = 1
+        return (yield from k.vm_swap_full())
+    _, got, _ = run(body, _text('[{ state = "none" }]', 1, "never"))
+    assert got is False
+
+
+def test_the_default_is_never():
+    assert parse_scenario(_text('[{ state = "none" }]', 1, "never").replace(
+        'vm_swap_full = "never"\n', "")).device.vm_swap_full == "never"
+
+
+def test_a_bad_value_names_the_line_and_the_choices():
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(_text('[{ state = "none" }]', 1, "sometimes"))
+    assert ":3:" in str(e.value) and '"computed"' in str(e.value)
+
+
+# --- should_try_to_free_swap: a read fault through the swap cache frees it ---------------------
+@pytest.mark.parametrize("mode,freed", [("computed", True), ("never", False)])
+def test_a_read_fault_frees_the_swap_cache_when_swap_is_full(mode, freed):
+    def body(k):
+        mm = k.mms["A"]
+        yield from k.user_access(mm, 0, False)
+        return k.folio_of(mm.pte[0].peek().pfn, "test")
+    k, folio, r = run(body, _text('[{ state = "swapcache", value = 1 }]', 1, mode), final_check=True)
+    assert r.ok, r.violations
+    assert folio.swapcache.peek() is not freed
+    assert k.si.swap_map[0].peek() == (0 if freed else SWAP_HAS_CACHE)
+    assert folio.dirty.peek() is freed          # folio_free_swap: folio_set_dirty
+
+
+# --- free_swap_and_cache: TTRS_FULL frees a mapped folio's swap cache --------------------------
+@pytest.mark.parametrize("mode,freed", [("computed", True), ("never", False)])
+def test_zap_of_the_last_count_frees_a_mapped_folios_cache_when_swap_is_full(mode, freed):
+    # A's read fault maps the folio, which stays in the swap cache (B's PTE counts on the slot,
+    # so folio_free_swap refuses even when full); B's zap drops the count to cache-only, and
+    # __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL) finds the folio mapped: only TTRS_FULL
+    # with mem_cgroup_swap_full() frees it
+    def body(k):
+        a, b = k.mms["A"], k.mms["B"]
+        yield from k.user_access(a, 0, False)
+        folio = k.folio_of(a.pte[0].peek().pfn, "test")
+        assert folio.swapcache.peek()
+        yield from k.zap_pte_range(b, [0])
+        return folio
+    k, folio, r = run(body, _text('[{ state = "swapped", value = 1 }]', 1, mode, forked=True),
+                      final_check=True)
+    assert r.ok, r.violations
+    assert folio.mapcount.peek() == 1
+    assert folio.swapcache.peek() is not freed
+    assert k.si.swap_map[0].peek() == (0 if freed else SWAP_HAS_CACHE)
+
+
+# --- scan_swap_map_slots: TTRS_ANYWAY reclaim of a cache-only slot at allocation ---------------
+@pytest.mark.parametrize("mode,slot", [("computed", 0), ("never", 1)])
+def test_allocation_reclaims_a_cache_only_slot_when_swap_is_full(mode, slot):
+    # page 0's read fault (2 slots, 1 in use: not full) leaves slot 0 cache-only and its folio
+    # mapped; paging page 1 out takes its slot off nr_swap_pages first, so the scan sees
+    # vm_swap_full() and reclaims slot 0 (TTRS_ANYWAY: mapped or not); without it, slot 1
+    def body(k):
+        a = k.mms["A"]
+        yield from k.user_access(a, 0, False)
+        f0 = k.folio_of(a.pte[0].peek().pfn, "test")
+        assert k.si.swap_map[0].peek() == SWAP_HAS_CACHE and f0.swapcache.peek()
+        yield from k.madvise_pageout(a, [1])
+        return f0
+    pages = '[{ state = "swapcache", value = 1 }, { state = "present", value = 2 }]'
+    k, f0, r = run(body, _text(pages, 2, mode), final_check=True)
+    assert r.ok, r.violations
+    assert k.mms["A"].pte[1].peek().offset == slot
+    assert f0.swapcache.peek() is (slot != 0)
