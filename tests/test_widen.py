@@ -132,3 +132,46 @@ def test_allocation_reclaims_a_cache_only_slot_when_swap_is_full(mode, slot):
     assert r.ok, r.violations
     assert k.mms["A"].pte[1].peek().offset == slot
     assert f0.swapcache.peek() is (slot != 0)
+
+
+# --- issue 12, "Widen" d: read errors (device read_errors) -------------------------------------
+# v6.6: __end_swap_bio_read leaves a folio whose read failed !uptodate (folio_mark_uptodate only
+# on success) and unlocks it; do_swap_page, after pte_same, `if (unlikely(!folio_test_uptodate(
+# folio))) { ret = VM_FAULT_SIGBUS; goto out_nomap; }`, and out_nomap/out_page/out_release/out
+# unlock, put the folio, clear a bypass pin (13ddaf26's swapcache_clear) and put the device.
+# The user's access is not modeled past that point here: user_access turning VM_FAULT_SIGBUS
+# into the end of the access is another change (so these tests call do_user_addr_fault once).
+from swaplab.kernel.types import VM_FAULT_SIGBUS  # noqa: E402
+
+READ_ERROR = ('[device]\nslots = 1\nread_errors = [0]\n[[mm]]\nname = "A"\n'
+              'pages = [{ state = "swapped", value = 1 }]\n[[thread]]\nops = ["read 0"]\n')
+# swapmap-inflight's out label frees its in-flight slot as if the page had been mapped (its
+# cleanup knows only "mapped" or "zapped"): after a failed read that frees the slot the swap
+# PTE still names, which the oracle reports as data-loss.  Derived from designs/swapmap.py's
+# do_swap_page_cleanup; every other design keeps the count and the PTE.
+LOSES_THE_SLOT = {"swapmap-inflight"}
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_a_failed_read_sigbuses_and_keeps_the_page_on_the_device(name):
+    def body(k):
+        ret = yield from k.do_user_addr_fault(k.mms["A"], 0, False)
+        return ret
+    k, ret, r = run(body, READ_ERROR, design=DESIGNS[name], final_check=True)
+    assert ret & VM_FAULT_SIGBUS
+    assert k.stats.get("swap_read_errors") == 1
+    if name in LOSES_THE_SLOT:
+        assert not r.ok and r.violations[0].kind == "data-loss"
+        return
+    assert r.ok, r.violations
+    assert k.mms["A"].pte[0].peek().kind == "swp"       # the swap entry stays (pte-marker restores it)
+    assert k.si.swap_map[0].peek() & 0x3f == 1           # and its count; a bypass pin is cleared
+    cached = k.si.cache[0].peek()
+    if cached is not None:                               # the swap-cache path leaves the !uptodate folio
+        assert not k.folio_of(cached, "test").uptodate.peek()
+
+
+def test_read_errors_names_a_slot_outside_the_device():
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(READ_ERROR.replace("read_errors = [0]", "read_errors = [3]"))
+    assert ":3:" in str(e.value) and "from 0 to 0" in str(e.value)

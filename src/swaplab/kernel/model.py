@@ -34,7 +34,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     def __init__(self, scenario):
         self.scenario = scenario
         dev = scenario.device
-        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation, dev.vm_swap_full)
+        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation, dev.vm_swap_full, dev.read_errors)
         self.mms: dict[str, MM] = {}
         self.folios = {}
         self.lru_unread = False                   # PG_lru needs no scheduling point (declare_unshared)
