@@ -16,8 +16,9 @@ Decisions this model makes where the mail is silent:
   for write) and copy_pte_range treats a marker as a bug.
 - MADV_PAGEOUT skips non-present PTEs, so it never sees the marker; swapoff's unuse_pte_range
   skips it too and try_to_unuse retries until the swap-in has freed the slot.
-- A read error (not modeled: reads always succeed) would restore the original swap PTE at (5)
-  instead of mapping, so the data stays on the device.
+- A read error (the device option read_errors) restores the original swap PTE at (5) instead
+  of mapping, so the data stays on the device and the marker's swap reference goes back to
+  the swap PTE; the fault then SIGBUSes (swapin_read_error).
 - The marker names the folio (its pfn), so step (5) cannot suffer the ABA of a swap PTE: the
   folio cannot be freed and its pfn reused while the marker exists.  Step (2) can: it compares
   the swap PTE with the one the fault read before the swap-cache lookup, exactly like the
@@ -93,6 +94,16 @@ class PteMarker(Bypass):
         vmf.marker = None                    # consumed: the swap reference went with swap_free
         return
         yield  # pragma: no cover
+
+    def swapin_read_error(self, vmf, folio):
+        """(5) with the read failed: our marker is still there (pte_same passed); put the
+        original swap PTE back under the PTE lock, with the swap reference the marker held."""
+        if vmf.marker is None:
+            return
+        cell = vmf.mm.pte[vmf.addr]
+        yield Step(((cell, True),), f"read error: restore {vmf.orig_pte}", cost="set_pte")
+        cell.value = vmf.orig_pte
+        vmf.marker = None
 
     def do_swap_page_cleanup(self, vmf):
         """(5) otherwise: the marker was zapped, so the reference it carried is ours to drop."""

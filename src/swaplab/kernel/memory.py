@@ -20,6 +20,7 @@ differs between versions; each is called at the point of do_swap_page (or zap, f
     free_swap_cache_after_map         (attribute) free the cache after mapping, not before
     swapin_maps_writable_on_read      (attribute) c18160dba5ff's v6.11 mapping of a read fault
     on_mapped(vmf, folio)             right after set_pte_at, PTL held
+    swapin_read_error(vmf, folio)     the !folio_test_uptodate SIGBUS exit, PTL held
     do_swap_page_cleanup(vmf)         at the out labels, before put_swap_device
     do_nonswap_entry(vmf)             a non-swap entry (migration entry, a design's marker)
   zap_nonswap_entry(mm, addr, pte)    zap_pte_range on a non-swap entry
@@ -360,13 +361,18 @@ class Memory:
 
     def should_try_to_free_swap(self, folio: Folio, vmf: Vmf, in_swapcache: bool):
         """should_try_to_free_swap() v6.6: the folio is in the swap cache and (the swap area is
-        full / the VMA mlocked — both false here — or a write fault and the only references are
-        ours and the cache's).  Like the kernel, folio_ref_count() is read only for a write
+        full — mem_cgroup_swap_full(), i.e. vm_swap_full(), false unless the device option
+        computes it — or the VMA mlocked — never here — or a write fault and the only
+        references are ours and the cache's).  Like the kernel, folio_ref_count() is read only for a write
         fault on a swap-cache folio: an unconditional read would race with every other
         thread's folio_get/folio_put for nothing.  ``in_swapcache`` is folio_test_swapcache():
         the caller holds the folio lock, under which PG_swapcache cannot change, and has
         already tested it (the recheck after folio_lock), so it is not read again."""
-        if not in_swapcache or not vmf.flags & FAULT_FLAG_WRITE:
+        if not in_swapcache:
+            return False
+        if (yield from self.mem_cgroup_swap_full(folio)):    # || VM_LOCKED || folio_test_mlocked
+            return True
+        if not vmf.flags & FAULT_FLAG_WRITE:
             return False
         ref = yield from folio.ref.read("should_try_to_free_swap: folio_ref_count", cost="read")
         return ref == 2
@@ -423,6 +429,8 @@ class Memory:
             return (yield from self._do_swap_page_unlock(vmf, folio, ret))
         note_lazy(lambda: f"pte_same passes: the PTE holds {cur}")
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
+            # ret = VM_FAULT_SIGBUS; goto out_nomap: the read failed (device read_errors)
+            yield from self.swapin_read_error(vmf, folio)
             yield from mm.ptl.unlock()
             return (yield from self._do_swap_page_unlock(vmf, folio, ret | VM_FAULT_SIGBUS))
         # Check under PT lock (to protect against concurrent fork() sharing the swap entry
@@ -526,6 +534,14 @@ class Memory:
                               f"cache for offset {vmf.entry}: back out")
             return False
         return True
+
+    def swapin_read_error(self, vmf: Vmf, folio: Folio):
+        """do_swap_page found the folio !uptodate (its read failed) and will SIGBUS through
+        out_nomap; called under the PTL, before it is dropped.  v6.6 leaves the PTE as it is
+        (the swap entry, whose count the fault has not dropped), so nothing here; a design that
+        replaced the PTE (a marker) puts the swap entry back."""
+        return
+        yield  # pragma: no cover
 
     def on_mapped(self, vmf: Vmf, folio: Folio):
         """Called under the PTL right after do_swap_page maps ``folio`` (a hook for designs)."""

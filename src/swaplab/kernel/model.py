@@ -34,7 +34,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     def __init__(self, scenario):
         self.scenario = scenario
         dev = scenario.device
-        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation)
+        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation, dev.vm_swap_full, dev.read_errors)
         self.mms: dict[str, MM] = {}
         # init_mm.mmlist (the names of the mms on it, in list order) and mmlist_lock: swapoff's
         # try_to_unuse walks it; try_to_unmap_one and fork's copy_nonpresent_pte add an mm

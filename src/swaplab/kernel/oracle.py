@@ -47,9 +47,12 @@ def check_final_state(k) -> None:
                     raise Violation("data-loss", f"{mm.name}.pte[{addr}] = {pte}, but swap slot {off} is "
                                     "free: the page's data is gone")
                 cached = si.cache[off].peek()
-                if cached is not None:
-                    where, value = f"folio#{cached} (swap cache, slot {off})", k.folio_of(cached, f"swap cache slot {off}").data.peek()
+                cf = k.folio_of(cached, f"swap cache slot {off}") if cached is not None else None
+                if cf is not None and cf.uptodate.peek():
+                    where, value = f"folio#{cached} (swap cache, slot {off})", cf.data.peek()
                 else:
+                    # a !uptodate cache folio (its read failed: device read_errors) holds no
+                    # copy; the page's data is still the slot's, as the next read would see
                     where, value = f"swap slot {off}", si.zram[off].peek()
             elif pte.kind == "none":
                 where, value = "nowhere (pte_none: reads as zero)", 0

@@ -186,12 +186,17 @@ class SwapInfo:
         self.users_pcpu(0)
         return self._users
 
-    def __init__(self, nslots: int, synchronous: bool, policy: str):
+    def __init__(self, nslots: int, synchronous: bool, policy: str, swap_full: str = "never",
+                 read_errors=()):
         # a synchronous device is zram, which asks for stable writes (it compresses the page
         # while it is under writeback); a slower disk is modeled without them
         flags = SWP_WRITEOK | (SWP_SYNCHRONOUS_IO | SWP_STABLE_WRITES if synchronous else 0)
         self.nslots = nslots
         self.policy = policy                    # "lowest" free slot first, or "any" (a choice)
+        # vm_swap_full(): "never" (false, the simplification) or "computed" from inuse_pages
+        # (nr_swap_pages is total_swap_pages - inuse_pages with one device: Swapfile.vm_swap_full)
+        self.swap_full = swap_full
+        self.read_errors = frozenset(read_errors)   # slots whose reads fail (swap_read_folio)
         self.flags = Cell("si->flags", flags)
         # lock_cluster_or_swap_info: one cluster covers the whole (small) device, and si->lock is
         # folded into it (both are held together where the kernel nests them).

@@ -152,7 +152,20 @@ class SwapState:
     # --- device I/O (mm/page_io.c) -----------------------------------------------------------
     def swap_read_folio(self, folio: Folio, entry: int):
         """swap_read_folio() v6.6 on a synchronous (zram-like) device: copy the slot into the
-        folio, mark it uptodate, unlock it.  A discarded slot reads as poison."""
+        folio, mark it uptodate, unlock it.  A discarded slot reads as poison.  A slot listed in
+        the device's ``read_errors`` fails to read (zram's decompression error, a disk's bad
+        sector): v6.6's completion (__end_swap_bio_read, zram_bvec_read's error) then only
+        unlocks the folio, which stays !uptodate:
+
+            if (bio->bi_status) {
+                    pr_alert_ratelimited("Read-error on swap-device (%u:%u:%llu)\n", ...);
+            } else {
+                    folio_mark_uptodate(folio);
+            }
+            folio_unlock(folio);
+        """
+        if entry in self.si.read_errors:
+            return (yield from self._swap_read_folio_error(folio, entry))
         src = self.si.zram[entry]
         yield Step(((src, False), (folio.data, True), (folio.uptodate, True)),
                    f"swap_read_folio(offset {entry} -> folio#{folio.pfn})", kind="io", cost="zram_read")
@@ -163,6 +176,16 @@ class SwapState:
         folio.uptodate.value = True
         self.count("swap_read")
         yield from folio.lock.unlock(f"folio_unlock(folio#{folio.pfn}) (read done)")
+
+    def _swap_read_folio_error(self, folio: Folio, entry: int):
+        """A failed read: the slot is accessed, nothing is copied, PG_uptodate stays clear."""
+        src = self.si.zram[entry]
+        yield Step(((src, False), (folio.uptodate, False)),
+                   f"swap_read_folio(offset {entry} -> folio#{folio.pfn}): Read-error on swap-device",
+                   kind="io", cost="zram_read")
+        note_lazy(lambda: f"the read of slot {entry} fails: folio#{folio.pfn} stays !uptodate")
+        self.count("swap_read_errors")
+        yield from folio.lock.unlock(f"folio_unlock(folio#{folio.pfn}) (read failed)")
 
     def swap_writepage(self, folio: Folio):
         """swap_writepage() v6.6, synchronous device (swap_writepage_bdev_sync): if the slot is

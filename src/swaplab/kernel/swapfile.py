@@ -12,6 +12,8 @@ from .state import test_flags
 from .types import POISON, SWAP_HAS_CACHE, SWAP_MAP_BAD, SWAP_MAP_MAX, fmt_map, swap_count
 
 EEXIST, ENOENT, EINVAL, ENOMEM = -17, -2, -22, -12
+# __try_to_reclaim_swap's flags (mm/swapfile.c v6.6)
+TTRS_ANYWAY, TTRS_UNMAPPED, TTRS_FULL = 0x1, 0x2, 0x4
 
 
 class Swapfile:
@@ -152,6 +154,35 @@ class Swapfile:
         v = yield from self.si.swap_map[entry].read(f"__swap_count(offset {entry})", cost="read")
         return swap_count(v)
 
+    # --- how full the device is ----------------------------------------------------------------
+    def vm_swap_full(self, pending: int = 0):
+        """vm_swap_full() v6.6 (include/linux/swap.h):
+
+            return atomic_long_read(&nr_swap_pages) * 2 < total_swap_pages;
+
+        With the device option ``vm_swap_full = "never"`` (the default) it is false and reads
+        nothing.  With ``"computed"``: one device, so total_swap_pages is its size and
+        nr_swap_pages is size - si->inuse_pages (get_swap_pages' atomic_long_sub and
+        swap_range_alloc's inuse_pages++ happen in the same allocation, swap_range_free's
+        atomic_long_add with inuse_pages--); the read is one lockless step on inuse_pages.
+        ``pending`` is what the caller has already subtracted (get_swap_pages takes its slot off
+        nr_swap_pages before scan_swap_map_slots runs).  Not modeled: another thread's read in
+        that window, which sees the allocating thread's slot as taken already."""
+        si = self.si
+        if si.swap_full != "computed":
+            return False
+        inuse = yield from si.inuse_pages.read("vm_swap_full: atomic_long_read(&nr_swap_pages)", cost="read")
+        return self._swap_full_of(inuse, pending)
+
+    def _swap_full_of(self, inuse: int, pending: int = 0) -> bool:
+        nr_swap_pages = self.si.nslots - inuse - pending
+        return nr_swap_pages * 2 < self.si.nslots
+
+    def mem_cgroup_swap_full(self, folio):
+        """mem_cgroup_swap_full() v6.6 (mm/memcontrol.c) without memcg: ``if (vm_swap_full())
+        return true;`` and false otherwise (no cgroup v2 swap limit is modeled)."""
+        return (yield from self.vm_swap_full())
+
     # --- allocation --------------------------------------------------------------------------
     def get_swap_pages(self):
         """get_swap_pages() → scan_swap_map_slots() v6.6, one slot: under the lock, take a free
@@ -160,6 +191,8 @@ class Swapfile:
         SWP_WRITEOK)."""
         si = self.si
         yield from si.lock.lock()
+        if si.swap_full == "computed":
+            return (yield from self._scan_swap_map_slots_full())
         yield Step(((si.flags, False),) + tuple((c, False) for c in si.swap_map),
                    "scan_swap_map_slots: find a free slot", cost="scan")
         free = [i for i, c in enumerate(si.swap_map) if c.value == 0] if si.flags.value & 0x2 else []
@@ -176,6 +209,69 @@ class Swapfile:
         note_lazy(lambda: f"allocated swap slot {off}")
         yield from si.lock.unlock()
         return off
+
+    def _scan_swap_map_slots_full(self):
+        """get_swap_pages() → scan_swap_map_slots() v6.6 with vm_swap_full() computed, si->lock
+        held on entry.  A slot is a candidate when it is free, or when vm_swap_full() and only
+        the swap cache holds it (swap_offset_available_and_locked); at such a slot:
+
+            if (vm_swap_full() && si->swap_map[offset] == SWAP_HAS_CACHE) {
+                    unlock_cluster(ci);
+                    spin_unlock(&si->lock);
+                    swap_was_freed = __try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
+                    spin_lock(&si->lock);
+                    /* entry was freed successfully, try to use this again */
+                    if (swap_was_freed > 0)
+                            goto checks;
+                    goto scan; /* check next one */
+            }
+
+        get_swap_pages has already taken our slot off nr_swap_pages (``atomic_long_sub``), so
+        vm_swap_full() here counts it; with no slot free (inuse_pages == pages) the device is
+        off swap_avail_head and nothing is scanned.  Which candidate: the lowest, or (policy
+        "any") each; a slot whose reclaim failed is passed by for the rest of this scan (the
+        kernel's scan moves on and would meet it again only after wrapping round)."""
+        si = self.si
+        passed: set[int] = set()
+        again = None                       # goto checks: the offset whose folio was reclaimed
+        while True:
+            yield Step(((si.flags, False), (si.inuse_pages, False)) + tuple((c, False) for c in si.swap_map),
+                       "scan_swap_map_slots: find a free slot", cost="scan")
+            inuse = si.inuse_pages.value
+            full = self._swap_full_of(inuse, pending=1)
+            cands = [] if not si.flags.value & 0x2 or inuse >= si.nslots else \
+                [i for i, c in enumerate(si.swap_map)
+                 if i not in passed and (c.value == 0 or (full and c.value == SWAP_HAS_CACHE))]
+            if not cands:
+                yield from si.lock.unlock()
+                return None
+            if again in cands:
+                off = again
+            else:
+                k = (yield from choose(len(cands), "scan_swap_map_slots: which slot")) \
+                    if si.policy == "any" else 0
+                off = cands[k]
+            again = None
+            cell = si.swap_map[off]
+            if cell.value == SWAP_HAS_CACHE:
+                note_lazy(lambda: f"vm_swap_full: slot {off} is held only by the swap cache: "
+                                  f"__try_to_reclaim_swap(TTRS_ANYWAY)")
+                yield from si.lock.unlock()
+                freed = yield from self._try_to_reclaim_swap(off, TTRS_ANYWAY)
+                yield from si.lock.lock()
+                if freed:
+                    self.count("swap_full_reclaims")
+                    again = off
+                else:
+                    passed.add(off)
+                continue
+            yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
+                       cost="swap_map")
+            cell.value = SWAP_HAS_CACHE
+            si.inuse_pages.value += 1
+            note_lazy(lambda: f"allocated swap slot {off}")
+            yield from si.lock.unlock()
+            return off
 
     # --- swapoff protection --------------------------------------------------------------------
     def get_swap_device(self, entry: int):
@@ -199,8 +295,9 @@ class Swapfile:
     def free_swap_and_cache(self, entry: int):
         """free_swap_and_cache() v6.9 (82b1c07a0af6 added get_swap_device): drop the PTE's count;
         if only the swap cache holds the slot now, try (folio_trylock, never waiting) to free the
-        cached folio as __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL) does.  Runs under the
-        PTE lock of zap_pte_range.  mem_cgroup_swap_full() is taken to be false."""
+        cached folio as __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL) does (a mapped folio
+        too when mem_cgroup_swap_full(), i.e. vm_swap_full()).  Runs under the PTE lock of
+        zap_pte_range."""
         si = yield from self.get_swap_device(entry)
         if si is None:
             return False
@@ -210,15 +307,27 @@ class Swapfile:
         yield from self.put_swap_device(si)
         return True
 
-    def _try_to_reclaim_swap(self, entry: int):
-        """__try_to_reclaim_swap(TTRS_UNMAPPED|TTRS_FULL) v6.6."""
+    def _try_to_reclaim_swap(self, entry: int, flags: int = TTRS_UNMAPPED | TTRS_FULL):
+        """__try_to_reclaim_swap() v6.6: look the folio up, folio_trylock (never wait: the
+        allocation path holds another folio's lock), and free its swap cache when
+
+            if ((flags & TTRS_ANYWAY) ||
+                ((flags & TTRS_UNMAPPED) && !folio_mapped(folio)) ||
+                ((flags & TTRS_FULL) && mem_cgroup_swap_full(folio)))
+                    ret = folio_free_swap(folio);
+
+        (the tests in that order, each made only if the ones before failed)."""
         folio = yield from self.filemap_get_folio(entry)
         if folio is None:
             return 0
         ret = 0
         if (yield from folio.lock.trylock()):
-            mapped = yield from folio.mapcount.read("folio_mapped", cost="read")
-            if not mapped:
+            free = bool(flags & TTRS_ANYWAY)
+            if not free and flags & TTRS_UNMAPPED:
+                free = not (yield from folio.mapcount.read("folio_mapped", cost="read"))
+            if not free and flags & TTRS_FULL:
+                free = yield from self.mem_cgroup_swap_full(folio)
+            if free:
                 ret = 1 if (yield from self.folio_free_swap(folio)) else 0
             yield from folio.lock.unlock()
         yield from self.folio_put(folio)

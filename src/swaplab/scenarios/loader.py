@@ -8,6 +8,8 @@ validated, and an error names the file, the line and what to do about it.
     slots = 1                 # swap slots on the device
     synchronous = true        # SWP_SYNCHRONOUS_IO (zram)
     allocation = "lowest"     # or "any": every free slot is explored
+    vm_swap_full = "never"    # or "computed": nr_swap_pages * 2 < total_swap_pages
+    read_errors = []          # slots whose every read fails (zram: decompression error)
     [[mm]]
     name = "A"
     pages = [{ state = "swapped", value = 1 }]   # present | swapped | swapcache | none
@@ -49,6 +51,11 @@ class Device:
     slots: int = 4
     synchronous: bool = True
     allocation: str = "lowest"
+    # vm_swap_full(): "never" (the model's simplification, the default) or "computed" as
+    # include/linux/swap.h does (docs/model.md, "vm_swap_full")
+    vm_swap_full: str = "never"
+    # slots whose reads fail (swap_read_folio leaves the folio !uptodate: do_swap_page SIGBUS)
+    read_errors: list = field(default_factory=list)
 
 
 @dataclass
@@ -211,7 +218,8 @@ class _Validator:
         line = self.lines.find("[device]")
         if not isinstance(t, dict):
             self.err(line, "[device] must be a table")
-        self._known(t, {"slots", "synchronous", "allocation"}, "[device]", line)
+        self._known(t, {"slots", "synchronous", "allocation", "vm_swap_full", "read_errors"},
+                    "[device]", line)
         dev = Device()
         if "slots" in t:
             dev.slots = self._int(t["slots"], "device.slots", self.lines.find("slots", after=(line or 1) - 1),
@@ -225,6 +233,17 @@ class _Validator:
                 self.err(self.lines.find("allocation"),
                          f"device.allocation is {t['allocation']!r}; use \"lowest\" or \"any\"")
             dev.allocation = t["allocation"]
+        if "vm_swap_full" in t:
+            if t["vm_swap_full"] not in ("never", "computed"):
+                self.err(self.lines.find("vm_swap_full"),
+                         f"device.vm_swap_full is {t['vm_swap_full']!r}; use \"never\" or \"computed\"")
+            dev.vm_swap_full = t["vm_swap_full"]
+        if "read_errors" in t:
+            el = self.lines.find("read_errors")
+            if not isinstance(t["read_errors"], list):
+                self.err(el, "device.read_errors must be a list of slot numbers, e.g. [0]")
+            dev.read_errors = sorted({self._int(x, "a slot in device.read_errors", el, 0, dev.slots - 1)
+                                      for x in t["read_errors"]})
         return dev
 
     def mms(self, arr, device) -> list[MMSpec]:
