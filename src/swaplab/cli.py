@@ -379,7 +379,7 @@ def replay_cmd(file, design, scenario, time_limit, full, html_file, perfetto_fil
               help="Budget of the stateful search per cell.")
 @click.option("--preemptions", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Bound of the bounded search that runs first in each cell.")
-@click.option("--time-limit", type=Seconds(), default=60.0, show_default=True,
+@click.option("--time-limit", type=Seconds(), default=120.0, show_default=True,
               help="Seconds per cell (the slowest built-in cells need about 50).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Cells checked at once, one process each (default: one per CPU).")
