@@ -209,3 +209,62 @@ def test_which_copy_of_an_immutable_value_is_held_is_not_state():
     assert picture(((a, a),), [])[0] == picture(((a, b),), [])[0]
     shared, l1, l2 = [1], [1], [1]
     assert picture(((shared, shared),), [])[0] != picture(((l1, l2),), [])[0]
+
+
+# --- symmetric threads (engine/symmetry.py) ----------------------------------------------------
+def _claimers():
+    """Two copies of: claim a cell with my thread id, then read x twice."""
+    from swaplab.engine import current_tid
+
+    def setup(w):
+        claim, x = Cell("claim", -1), Cell("x", 0)
+
+        def body():
+            me = current_tid()
+            yield from claim.write(me)
+            yield from x.read()
+            yield from x.read()
+        w.symmetric([w.thread("T0", body()), w.thread("T1", body())])
+    return Program(setup, "claimers")
+
+
+def test_mirrored_states_of_symmetric_threads_get_one_picture():
+    # T0 claims and stops; T1 claims and reads: the claim is the thread one step further's.
+    # The mirror image (the threads' roles exchanged) is the same state up to renaming.
+    prog = _claimers()
+    assert _picture_after(prog, [0, 1, 1]) == _picture_after(prog, [1, 0, 0])
+
+
+def test_a_thread_id_in_the_state_is_renamed_with_the_threads():
+    # Both states have one thread a step further than the other and the claim holding thread
+    # id 1; in the first it is the one further on, in the second the one behind.  If pictures
+    # ordered the threads but left the ids in the state as they were, these two would look
+    # alike, and the search would take one for the other.
+    prog = _claimers()
+    further_claimed = _picture_after(prog, [0, 1, 1])
+    behind_claimed = _picture_after(prog, [0, 0, 1])
+    assert further_claimed != behind_claimed
+
+
+def test_per_thread_data_moves_with_its_thread():
+    # each copy bumps its own per-CPU counter, then reads x: after one copy's two steps, the
+    # state where T0 went is the mirror of the one where T1 went (counters and threads
+    # exchanged), and neither is the state where each copy took one step
+    from swaplab.engine import current_tid
+    from swaplab.engine.symmetry import per_thread
+
+    def setup(w):
+        x = Cell("x", 0)
+        tids = [w.thread(f"T{i}", None) for i in range(2)]
+        counters = per_thread(lambda t: Cell(f"count[{t}]", 0))
+
+        def body():
+            mine = counters[current_tid()]
+            yield from mine.write(1)
+            yield from x.read()
+        for t in tids:
+            w._ex.threads[t].gen = body()
+        w.symmetric(tids)
+    prog = Program(setup, "counters")
+    assert _picture_after(prog, [0, 0]) == _picture_after(prog, [1, 1])
+    assert _picture_after(prog, [0, 0]) != _picture_after(prog, [0, 1])

@@ -34,6 +34,7 @@ from .objects import FROZEN
 from .outcome import CRASH, DEADLOCK, LIVELOCK, MODEL_ERROR, STEP_BOUND, Outcome
 from .runtime import CTX
 from .step import CHOICE, LOCK, RETRY, UNLOCK, WAIT, Step
+from .symmetry import PerThread, Tid
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -66,6 +67,18 @@ class World:
         """The program is being explored (not run by the timed simulator, which charges every
         step its cost and so wants no step folded into another)."""
         return self._ex.record
+
+    def symmetric(self, tids) -> None:
+        """Declare threads ``tids`` interchangeable: they run the same code on the same objects,
+        so a state and the state with their roles exchanged have the same futures up to the
+        exchange.  The stateful search then explores one of each such pair of states.  The
+        program must keep thread ids as the engine hands them out (``Tid``) and per-thread data
+        in ``per_thread`` lists (engine/symmetry.py).  Call it after creating the threads."""
+        tids = tuple(sorted(set(tids)))
+        if len(tids) > 1:
+            if any(not 0 <= t < len(self._ex.threads) for t in tids):
+                raise ValueError(f"symmetric: no such thread among {tids}")
+            self._ex.symmetric.append(tids)
 
     def fingerprint(self, fn) -> None:
         """``fn()`` returns a hashable picture of the final state (for 'distinct final states')."""
@@ -116,7 +129,9 @@ class Execution:
         self.threads: list[ThreadState] = []
         self.final_checks: list = []
         self.fingerprint_fn = None
-        self.spin_held: list[int] = []
+        self.spin_held: PerThread = PerThread()     # spinlocks each thread holds
+        self.per_thread: list[PerThread] = []        # per_thread() lists (engine/symmetry.py)
+        self.symmetric: list[tuple] = []             # classes of interchangeable threads
         self.seq = 0
         self.max_steps = max_steps
         self.tracing = tracing
@@ -168,7 +183,7 @@ class Execution:
         return len(self.objects) - 1
 
     def add_thread(self, name: str, gen) -> int:
-        tid = len(self.threads)
+        tid = Tid(len(self.threads))
         self.threads.append(ThreadState(tid, name, gen))
         self.spin_held.append(0)
         return tid

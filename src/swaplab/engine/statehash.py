@@ -26,6 +26,7 @@ import types
 
 from .liveness import live_locals
 from .objects import Shared
+from .symmetry import PerThread, Tid
 
 _ATOMS = (int, float, str, bool, type(None), bytes)
 _STATIC: set[type] = set()
@@ -137,24 +138,48 @@ def _value_stack(gen, frame, code, names):
     return refs[k:]
 
 
-def picture(roots, live) -> tuple[tuple, dict[int, int]]:
+def picture(roots, live, perm=None, per_thread=()) -> tuple[tuple, dict[int, int]]:
     """The canonical picture of a state: the contents of the ``live`` shared objects (in
     creation order) and everything reachable from ``roots``.  Returns it with the canonical
     number of every live shared object by ``oid`` (its position in ``live``).  Raw ``oid``
     values are not part of the picture: two executions that created and freed different
     objects on the way can still reach the same state, and the numbering translates between
     them.  A reference to a shared object that is no longer live (a freed folio's field) is
-    pictured as dead: touching it is a use-after-free whatever it holds."""
+    pictured as dead: touching it is a use-after-free whatever it holds.
+
+    With ``perm`` (thread id -> its place in a canonical order of the threads; engine/symmetry.py),
+    the picture is that of the state with the threads renamed so: every :class:`Tid` is renamed,
+    every :class:`PerThread` list is reordered, and the shared objects of the ``per_thread``
+    lists exchange their numbers as their threads do (the renamed state would have made each
+    thread's entry where it made the entry of the thread now in its place).  The caller orders
+    the threads of ``roots`` the same way."""
     memo: dict[int, int] = {}
     keep = []                      # keep walked temporaries alive so their ids stay unique
     atoms = _ATOMS
     static = _STATIC
     pos = {id(o): i for i, o in enumerate(live)}
+    if perm is not None:
+        inv = [0] * len(perm)
+        for t, slot in enumerate(perm):
+            inv[slot] = t
+        moved = {}
+        for lst in per_thread:
+            if len(lst) == len(perm) and all(id(o) in pos for o in lst):
+                for t, o in enumerate(lst):
+                    moved[id(o)] = pos[id(lst[perm[t]])]
+        if moved:
+            pos.update(moved)
+            order = [None] * len(live)
+            for o in live:
+                order[pos[id(o)]] = o
+            live = order
 
     def walk(x):
         t = type(x)
         if t in atoms:
             return x
+        if t is Tid:
+            return x if perm is None else perm[x]
         if t is tuple:
             return ("T", *[walk(e) for e in x])
         if t in static or t is object:       # plain object(): a stateless sentinel
@@ -173,6 +198,10 @@ def picture(roots, live) -> tuple[tuple, dict[int, int]]:
         keep.append(x)
         if t is list:
             return ("L", *[walk(e) for e in x])
+        if t is PerThread:
+            if perm is None or len(x) != len(perm):
+                return ("L", *[walk(e) for e in x])
+            return ("L", *[walk(x[inv[k]]) for k in range(len(x))])
         if t is dict:
             return ("D", *[(walk(k), walk(v)) for k, v in x.items()])
         if t is _GEN:

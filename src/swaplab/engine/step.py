@@ -32,6 +32,11 @@ class Step:
     """
 
     __slots__ = ("accesses", "label", "guard", "kind", "n", "might_sleep", "cost")
+    # A pending step's label is text for traces (and a retry loop's name for its record, which
+    # pictures leave out: dpor_cache.state_picture).  What the step does is its accesses, its
+    # guard and the frame that yielded it, all pictured; a label that names a per-CPU object
+    # ("reader[1]") would only keep apart the mirror images of symmetric threads' states.
+    fingerprint_skip = ("label",)
 
     def __init__(self, accesses, label: str = "", guard: Callable[[], bool] | None = None,
                  kind: str = ACCESS, n: int = 0, might_sleep: bool = False, cost: str | None = None):

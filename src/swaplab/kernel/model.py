@@ -98,7 +98,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         if "swapoff" in kinds:
             return
         self.si.users_live.private = FROZEN
-        for t, cell in enumerate(self.si.users_all()):
+        for t, cell in self.si.users_all().items():
             cell.private = t
 
     # --- initial state ------------------------------------------------------------------------
@@ -211,8 +211,17 @@ def make_program(kernel_cls, scenario) -> Program:
     """An engine Program: build the kernel state, one thread per scenario thread, the oracle."""
     def setup(world):
         k = kernel_cls(scenario)
+        # Threads that run the same ops on the same mm are interchangeable (thread ids are only
+        # per-CPU indices to the model): one spec serves them all, so that their states picture
+        # alike, and the search explores one of two states that differ only by which of them is
+        # where (engine/symmetry.py).
+        same: dict = {}
         for spec in scenario.threads:
-            world.thread(spec.name, k.run_thread(spec))
+            key = (spec.mm, tuple((op.kind, tuple(op.addrs), op.value, op.child) for op in spec.ops))
+            first, tids = same.setdefault(key, (spec, []))
+            tids.append(world.thread(spec.name, k.run_thread(first)))
+        for _, tids in same.values():
+            world.symmetric(tids)
         if world.exploring:
             k.declare_unshared()
         world.at_end(lambda: check_final_state(k))

@@ -178,8 +178,9 @@ class SwapInfo:
     def users_pcpu(self, tid: int | None = None) -> Cell:
         """This CPU's counter of si->users (every thread is its own CPU)."""
         from ..engine.runtime import CTX
+        from ..engine.symmetry import per_thread
         if not self._users:
-            self._users = [Cell(f"si->users.pcpu[{t}]", 0) for t in range(len(CTX.execution.threads))]
+            self._users = per_thread(lambda t: Cell(f"si->users.pcpu[{t}]", 0))
         return self._users[CTX.tid if tid is None else tid]
 
     def users_all(self) -> list:
@@ -208,7 +209,7 @@ class SwapInfo:
         # is what stops __read_swap_cache_async from skipping a slot whose count is 0.
         self.slot_cache_enabled = Cell("swap_slot_cache_enabled", True)
         self.users_live = Cell("si->users.live", True)   # percpu_ref: killed by swapoff
-        self._users: list[Cell] = []                      # its per-cpu counters, one per thread
+        self._users: list[Cell] = []                      # its per-cpu counters (per_thread)
         # The device's contents and the swap cache's xarray go with the device at the end of
         # swapoff (filp_close(swap_file), exit_swap_address_space): an access after that is a
         # use-after-free, as for swap_map.

@@ -28,8 +28,16 @@ at a cut.
 """
 from __future__ import annotations
 
+import types
+
 from ..statehash import Unhashable, picture
+from ..symmetry import candidate_orders
 from .dpor import DPOR, _Node
+
+
+# Picture symmetric threads in a canonical order (engine/symmetry.py).  Only the tests turn
+# it off, to compare with a search that keeps every arrangement apart.
+SYMMETRY = True
 
 
 def live_objects(ex) -> list:
@@ -51,10 +59,45 @@ def state_picture(ex, live=None):
     that began it."""
     if live is None:
         live = live_objects(ex)
-    roots = (tuple((t.done, t.gen, t.pending) for t in ex.threads),
-             tuple(ex.spin_held), tuple(ex.final_checks))
-    pic, oids = picture(roots, live)
-    return hash(pic), oids
+    threads = ex.threads
+    if not (SYMMETRY and ex.symmetric):
+        roots = (tuple((t.done, t.gen, t.pending) for t in threads),
+                 tuple(ex.spin_held), tuple(ex.final_checks))
+        pic, oids = picture(roots, live)
+        return hash(pic), oids, None
+    # Symmetric threads (engine/symmetry.py) go in a canonical order: sorted by where they
+    # are, and where two are at the same place, whichever order pictures least.
+    keys = [_position(t) for t in threads]
+    best = None
+    for perm in candidate_orders(ex.symmetric, keys):
+        inv = [0] * len(perm)
+        for t, slot in enumerate(perm):
+            inv[slot] = t
+        roots = (tuple((threads[t].done, threads[t].gen, threads[t].pending) for t in inv),
+                 ex.spin_held, tuple(ex.final_checks))
+        pic, oids = picture(roots, live, perm, ex.per_thread)
+        h = hash(pic)
+        if best is None or h < best[0]:
+            best = (h, oids, perm)
+    h, oids, perm = best
+    return h, oids, (None if perm == tuple(range(len(perm))) else perm)
+
+
+def _position(t) -> tuple:
+    """Where a thread is (its frames' code positions and its pending step): what orders
+    symmetric threads before their states are pictured."""
+    if t.done:
+        return (1,)
+    out = []
+    g = t.gen
+    while type(g) is types.GeneratorType:
+        f = g.gi_frame
+        if f is None:
+            break
+        out.append((g.gi_code.co_qualname, f.f_lasti))
+        g = g.gi_yieldfrom
+    p = t.pending
+    return (0, tuple(out), p.kind if p is not None else "")
 
 
 _EMPTY: frozenset = frozenset()
@@ -102,14 +145,17 @@ def _after_step(summ: dict, tid: int, acc) -> dict:
     return out
 
 
-def _renumber(summ: dict, to: dict, intern: dict | None = None) -> dict:
+def _renumber(summ: dict, to: dict, intern: dict | None = None, tids=None) -> dict:
     """The summary with every object renamed through ``to`` (this execution's oids to a
-    picture's canonical numbers, or back); entries and accesses of objects ``to`` does not
-    name are dropped (objects made below the state).  Many entries share one set: each is
+    picture's canonical numbers, or back) and, with ``tids``, every thread through it (to or
+    from a canonical order of symmetric threads); entries and accesses of objects ``to`` does
+    not name are dropped (objects made below the state).  Many entries share one set: each is
     translated once.  With ``intern``, one copy of each set and key is kept across states."""
     out = {}
     done: dict = {}
     for (t, x, m), before in summ.items():
+        if tids is not None:
+            t = tids[t]
         c = to.get(x)
         if c is None:
             continue
@@ -133,12 +179,13 @@ def _merge(into: dict, more: dict) -> None:
 
 
 class _CNode(_Node):
-    __slots__ = ("pic", "oids", "summ", "finals", "via")
+    __slots__ = ("pic", "oids", "perm", "summ", "finals", "via")
 
-    def __init__(self, enabled, acc, sleep, pic, oids, via):
+    def __init__(self, enabled, acc, sleep, pic, oids, via, perm=None):
         super().__init__(enabled, acc, sleep)
         self.pic = pic
         self.oids = oids            # oid -> canonical number in this state's picture
+        self.perm = perm            # tid -> canonical thread (symmetric threads), None: same
         self.via = via              # (tid, accesses) of the step that led here
         # (tid, oid, 0) -> accesses (oid, is_write) of steps that surely happen before tid's
         # first access of oid below here; (tid, oid, 1) -> the same for its first write of oid.
@@ -182,17 +229,24 @@ class CachedDPOR(DPOR):
             return _CNode(en, acc, sleep, None, None, via)
         live = live_objects(ex)
         try:
-            pic, oids = state_picture(ex, live)
+            pic, oids, perm = state_picture(ex, live)
         except Unhashable:
-            pic, oids = None, None
+            pic, oids, perm = None, None, None
             self.unhashable += 1
         self.pictures += 1
         hit = self.cache.get(pic) if pic is not None else None
         if hit is None:
-            return _CNode(en, acc, sleep, pic, oids, via)
-        # the summary speaks of canonical numbers: back to this execution's oids
-        summ = _renumber(hit[1], {c: oid for oid, c in oids.items()})
-        if hit[0] <= sleep:
+            return _CNode(en, acc, sleep, pic, oids, via, perm)
+        # The cache speaks of canonical numbers and canonical threads: back to this
+        # execution's oids and threads.
+        inv = None
+        if perm is not None:
+            inv = [0] * len(perm)
+            for t, slot in enumerate(perm):
+                inv[slot] = t
+        summ = _renumber(hit[1], {c: oid for oid, c in oids.items()}, tids=inv)
+        asleep = hit[0] if inv is None else frozenset(inv[c] for c in hit[0])
+        if asleep <= sleep:
             self.cut = (summ, hit[2])
             self.cuts += 1
             ex.cut_at_known_state = True
@@ -202,8 +256,8 @@ class CachedDPOR(DPOR):
         # its continuations count as they do at a cut (their races with the prefix, their
         # accesses in the summary, their final states).
         self.partial.append((ex.seq, summ))
-        covered = set(range(len(ex.threads))) - hit[0]
-        node = _CNode(en, acc, sleep | covered, pic, oids, via)
+        covered = set(range(len(ex.threads))) - asleep
+        node = _CNode(en, acc, sleep | covered, pic, oids, via, perm)
         _merge(node.summ, summ)
         node.finals |= hit[2]
         self.partials += 1
@@ -211,13 +265,15 @@ class CachedDPOR(DPOR):
 
     def _popped(self, node) -> None:
         old = self.cache.get(node.pic) if node.pic is not None else None
-        if node.pic is not None and (old is None or not old[0] <= node.sleep):
+        perm = node.perm
+        sleep = frozenset(node.sleep) if perm is None else frozenset(perm[t] for t in node.sleep)
+        if node.pic is not None and (old is None or not old[0] <= sleep):
             # Objects made below this state cannot be touched by steps before it: drop them.
             # The rest are named by their canonical number, which means the same object in
-            # any execution that reaches this picture.
+            # any execution that reaches this picture; threads by their canonical place.
             intern = self.interned
-            summ = _renumber(node.summ, node.oids, intern)
-            sleep, finals = frozenset(node.sleep), frozenset(node.finals)
+            summ = _renumber(node.summ, node.oids, intern, tids=perm)
+            finals = frozenset(node.finals)
             if old is not None:
                 # Explored before with a sleep set that did not fit this visit: the two
                 # explorations together cover every first step outside both sleep sets.

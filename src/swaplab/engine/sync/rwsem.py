@@ -11,6 +11,7 @@ from ..errors import Violation
 from ..objects import FROZEN, Cell, Shared
 from ..runtime import CTX
 from ..step import LOCK, UNLOCK, Step
+from ..symmetry import PerThread, per_thread
 
 
 class RWSem(Shared):
@@ -19,15 +20,14 @@ class RWSem(Shared):
     def __init__(self, name: str):
         super().__init__(name)
         self.writer = -1
-        self.readers: list[Cell] = []      # one per thread, made at first use
+        self.readers: PerThread = PerThread()      # one per thread, made at first use
 
     def snapshot(self):
         return self.writer
 
     def _reader(self, tid: int) -> Cell:
         if not self.readers:
-            n = len(CTX.execution.threads)
-            self.readers = [Cell(f"{self.name}.reader[{t}]", 0) for t in range(n)]
+            self.readers = per_thread(lambda t: Cell(f"{self.name}.reader[{t}]", 0))
         return self.readers[tid]
 
     def _no_writer(self) -> bool:
@@ -41,7 +41,7 @@ class RWSem(Shared):
         write to a frozen object.  Call it once the program's threads exist."""
         self._reader(0)               # every thread's reader cell
         self.private = FROZEN
-        for t, cell in enumerate(self.readers):
+        for t, cell in self.readers.items():
             cell.private = t
 
     def down_read(self, label: str = ""):

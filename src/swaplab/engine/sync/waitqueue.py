@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..objects import Cell, Shared
 from ..runtime import CTX
 from ..step import SLEEP, Step
+from ..symmetry import PerThread, per_thread
 
 
 class WaitQueue(Shared):
@@ -24,15 +25,14 @@ class WaitQueue(Shared):
 
     def __init__(self, name: str):
         super().__init__(name)
-        self.entries: list[Cell] = []     # one per thread, made at first use
+        self.entries: PerThread = PerThread()     # one per thread, made at first use
 
     def snapshot(self):
-        return tuple(t for t, c in enumerate(self.entries) if c._v)
+        return tuple(t for t, c in self.entries.items() if c._v)
 
     def _all(self) -> list[Cell]:
         if not self.entries:
-            ex = CTX.execution
-            self.entries = [Cell(f"{self.name}.entry[{t}]", False) for t in range(len(ex.threads))]
+            self.entries = per_thread(lambda t: Cell(f"{self.name}.entry[{t}]", False))
             for c in self.entries:
                 c.creator = -1            # the queue's, not the thread's that happened to be first
         return self.entries
@@ -57,7 +57,7 @@ class WaitQueue(Shared):
         entries = self._all()
         yield Step(tuple((c, False) for c in entries), label or f"wake_up({self.name})",
                    cost="wake_up")
-        waiters = [t for t, c in enumerate(entries) if c.value]
+        waiters = [t for t, c in entries.items() if c.value]
         ex = CTX.execution
         if ex is not None:
             ex.on_wake(self, waiters)
