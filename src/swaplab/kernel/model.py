@@ -78,7 +78,8 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
 
         Likewise an mm whose mmap_lock no thread takes for write (no fork, munmap or exit on
         it): down_read and up_read then never wait and nobody reads the reader counts, so
-        they need no scheduling point either."""
+        they need no scheduling point either; and its VMAs when nobody unmaps: find_vma
+        becomes part of the step before."""
         threads = self.scenario.threads
         kinds = {op.kind for spec in threads for op in spec.ops}
         # Only reclaim reads PG_lru (isolating a folio from its LRU list); without it, the
@@ -95,6 +96,13 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         if "exit" not in kinds:
             for mm in self.mms.values():
                 mm.users.private = FROZEN        # only exit writes mm_users; swapoff only reads it
+        # Only munmap changes a VMA (detaches a range); a fault's find_vma on an mm nobody
+        # unmaps reads what can never change.  (A child made by fork gets new cells: not frozen.)
+        unmapped = {spec.mm for spec in threads for op in spec.ops if op.kind == "munmap"}
+        for name, mm in self.mms.items():
+            if name not in unmapped:
+                for cell in mm.mapped:
+                    cell.private = FROZEN
         if "swapoff" in kinds:
             return
         self.si.users_live.private = FROZEN
