@@ -123,6 +123,27 @@ ops = ["fork B"]
     assert k.si.swap_map[0].peek() == 2
 
 
+def test_fork_copies_only_the_vmas_the_parent_still_has():
+    # dup_mmap copies the parent's VMAs: a page the parent unmapped is no VMA of the child
+    # (before, the child's VMAs were all new, and a page munmap had detached came back)
+    text = """
+[device]
+slots = 1
+[[mm]]
+name = "A"
+pages = [{ state = "swapped", value = 1 }, { state = "present", value = 2 }]
+[[thread]]
+mm = "A"
+ops = ["munmap 0", "fork B"]
+"""
+    def body(k):
+        yield from k.munmap(k.mms["A"], [0])
+        yield from k.fork(k.mms["A"], "B")
+    k, _, r = run(body, text, final_check=True)
+    assert r.ok
+    assert [c.peek() for c in k.mms["B"].mapped] == [False, True]
+
+
 # Complete explorations under the swap-cache design: every built-in scenario (docs/findings.md,
 # "Coverage").  Measured 2026-11-26, one core: 0.05 to 6 s each, and about 40 s for
 # three-faults; about 55 s in all.

@@ -95,5 +95,11 @@ class Madvise:
         run), then copy_page_range into a new mm."""
         yield from parent.mmap_lock.down_write()
         child = self.new_mm(child_name, len(parent.pte), parent.family)
+        # dup_mmap copies the parent's VMAs, so a range the parent unmapped is not in the
+        # child either (the child's cells are new: nobody else can see them yet)
+        yield Step(tuple((c, False) for c in parent.mapped), f"dup_mmap: copy {parent.name}'s VMAs",
+                   cost="read")
+        for c, mine in zip(parent.mapped, child.mapped):
+            mine._v = c.value
         yield from self.copy_page_range(parent, child)
         yield from parent.mmap_lock.up_write()
