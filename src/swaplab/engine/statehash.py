@@ -153,8 +153,8 @@ def picture(roots, live, perm=None, per_thread=()) -> tuple[tuple, dict[int, int
     lists exchange their numbers as their threads do (the renamed state would have made each
     thread's entry where it made the entry of the thread now in its place).  The caller orders
     the threads of ``roots`` the same way."""
-    memo: dict[int, int] = {}
-    keep = []                      # keep walked temporaries alive so their ids stay unique
+    keep = []                      # objects walked by value, in the order first met (alive,
+                                   # so their ids stay unique)
     atoms = _ATOMS
     static = _STATIC
     pos = {id(o): i for i, o in enumerate(live)}
@@ -174,27 +174,28 @@ def picture(roots, live, perm=None, per_thread=()) -> tuple[tuple, dict[int, int
                 order[pos[id(o)]] = o
             live = order
 
+    # id -> how a second reference to it is pictured: ("S", position) for a live shared
+    # object, ("@", order first met) for anything else walked by value (one lookup for both)
+    seen = {i: ("S", p) for i, p in pos.items()}
+
     def walk(x):
         t = type(x)
         if t in atoms:
             return x
-        if t is Tid:
-            return x if perm is None else perm[x]
         if t is tuple:
             return ("T", *[walk(e) for e in x])
+        if t is Tid:
+            return x if perm is None else perm[x]
+        ref = seen.get(id(x))
+        if ref is not None:
+            return ref
         if t in static or t is object:       # plain object(): a stateless sentinel
             return ("static", id(x))
         if isinstance(x, tuple):             # a namedtuple (a PTE value): immutable, so by
             return (t.__name__, *[walk(e) for e in x])   # value: which copy it is cannot matter
         if t is frozenset:
             return ("Set", *sorted((walk(e) for e in x), key=repr))
-        i = pos.get(id(x))
-        if i is not None:
-            return ("S", i)
-        i = memo.get(id(x))
-        if i is not None:
-            return ("@", i)
-        i = memo[id(x)] = len(memo)
+        seen[id(x)] = ("@", len(keep))
         keep.append(x)
         if t is list:
             return ("L", *[walk(e) for e in x])
