@@ -674,8 +674,8 @@ class Memory:
                 continue
             if pte.kind == "present":
                 folio = self.folio_of(pte.pfn, f"{mm.name}.pte[{addr}]") if pte.pfn != ZERO_PFN else None
-                # `if (!folio_test_anon(folio)) { if (pte_dirty(ptent)) folio_mark_dirty(folio);
-                # ... }`: an anonymous folio is not marked dirty from the PTE (every folio here
+                # `if (!PageAnon(page)) { if (pte_dirty(ptent)) { set_page_dirty(page); ...`
+                # (v6.6): an anonymous folio is not marked dirty from the PTE (every folio here
                 # is anonymous): what this mapping wrote lives on only through the folio's other
                 # mappings, and fork copied the dirty bit into each of them
                 acc = ((cell, True),) + (((folio.mapcount, True),) if folio else ())

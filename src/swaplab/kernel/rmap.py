@@ -2,7 +2,7 @@
 
 Follows v6.6.  The rmap walk visits every mm of the folio's anon_vma tree (the parent and its
 forked children) at the folio's address.  Left out: TLB batching (the PTE is cleared and flushed
-in one step), mlock, hugetlb, device-exclusive entries, GUP pins (folio_try_share_anon_rmap_pte
+in one step), mlock, hugetlb, device-exclusive entries, GUP pins (page_try_share_anon_rmap
 always succeeds).
 """
 from __future__ import annotations
@@ -31,7 +31,9 @@ class Rmap:
             ...
             if (swap_duplicate(entry) < 0) {
                     set_pte_at(mm, address, pvmw.pte, pteval);
-                    goto walk_done_err;
+                    ret = false;
+                    page_vma_mapped_walk_done(&pvmw);
+                    break;
             }
             if (anon_exclusive && page_try_share_anon_rmap(subpage)) { ... }
             if (list_empty(&mm->mmlist)) { ... list_add(&mm->mmlist, &init_mm.mmlist); ... }

@@ -221,7 +221,7 @@ class Swapfile:
                     swap_was_freed = __try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
                     spin_lock(&si->lock);
                     /* entry was freed successfully, try to use this again */
-                    if (swap_was_freed > 0)
+                    if (swap_was_freed)
                             goto checks;
                     goto scan; /* check next one */
             }
