@@ -3,9 +3,9 @@
 Insert, delete or swap operations (within a thread, or move one to another thread), add a thread
 or a fork (an operation, or a child process forked before the threads start), change a page's
 initial state (present, swapped, swapcache, none), its exclusive bit or its slot, add a page,
-change the device's size or options.  Every result goes through the loader; a mutation the
-loader refuses is dropped (the caller tries another).  Values stay fresh: a new write stores a
-value nobody stored before.
+change the device's size or options (vm_swap_full never/computed, a read error on a slot).
+Every result goes through the loader; a mutation the loader refuses is dropped (the caller
+tries another).  Values stay fresh: a new write stores a value nobody stored before.
 """
 from __future__ import annotations
 
@@ -173,13 +173,19 @@ def _add_page(rng, s, lim):
 
 def _device(rng, s, lim):
     d = s.device
-    what = rng.choice(["slots", "synchronous", "allocation"])
+    what = rng.choice(["slots", "synchronous", "allocation", "vm_swap_full", "read_error"])
     if what == "slots":
         d.slots = rng.randint(1, lim.slots)
+        d.read_errors = [x for x in d.read_errors if x < d.slots]   # the slots that still exist
     elif what == "synchronous":
         d.synchronous = not d.synchronous
-    else:
+    elif what == "allocation":
         d.allocation = "any" if d.allocation == "lowest" else "lowest"
+    elif what == "vm_swap_full":
+        d.vm_swap_full = "computed" if d.vm_swap_full == "never" else "never"
+    else:
+        # a read error on one slot appears, or goes away
+        d.read_errors = sorted(set(d.read_errors) ^ {rng.randrange(d.slots)})
     return s
 
 
