@@ -201,12 +201,7 @@ class Swapfile:
             return None
         k = (yield from choose(len(free), "scan_swap_map_slots: which free slot")) if si.policy == "any" else 0
         off = free[k]
-        cell = si.swap_map[off]
-        yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
-                   cost="swap_map")
-        cell.value = SWAP_HAS_CACHE
-        si.inuse_pages.value += 1
-        note_lazy(lambda: f"allocated swap slot {off}")
+        yield from self._take_slot_locked(off)
         yield from si.lock.unlock()
         return off
 
@@ -265,13 +260,27 @@ class Swapfile:
                 else:
                     passed.add(off)
                 continue
-            yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
-                       cost="swap_map")
-            cell.value = SWAP_HAS_CACHE
-            si.inuse_pages.value += 1
-            note_lazy(lambda: f"allocated swap slot {off}")
+            yield from self._take_slot_locked(off)
             yield from si.lock.unlock()
             return off
+
+    def _take_slot_locked(self, off: int):
+        """scan_swap_map_slots() v6.6, the end of its ``checks:`` block once the offset is free,
+        si->lock held (the cluster lock folded into it):
+
+            WRITE_ONCE(si->swap_map[offset], usage);      (usage: SWAP_HAS_CACHE)
+            inc_cluster_info_page(si, si->cluster_info, offset);
+            unlock_cluster(ci);
+            swap_range_alloc(si, offset, 1);              (si->inuse_pages++)
+
+        One step: the slot's count and inuse_pages change together under the lock."""
+        si = self.si
+        cell = si.swap_map[off]
+        yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
+                   cost="swap_map")
+        cell.value = SWAP_HAS_CACHE
+        si.inuse_pages.value += 1
+        note_lazy(lambda: f"allocated swap slot {off}")
 
     # --- swapoff protection --------------------------------------------------------------------
     def get_swap_device(self, entry: int):
