@@ -41,6 +41,20 @@ def _npages(s, mm_name) -> int:
     return len(m.pages)
 
 
+def _taken_names(s) -> set:
+    """Process names in use: the mms and the children forks will create."""
+    return {m.name for m in s.mms} | {o.child for t in s.threads for o in t.ops if o.kind == "fork"}
+
+
+def _fresh_child(s) -> str:
+    """The first of C1, C2, ... that names no process yet."""
+    taken = _taken_names(s)
+    i = 1
+    while f"C{i}" in taken:
+        i += 1
+    return f"C{i}"
+
+
 def random_op(rng: random.Random, s, mm_name: str) -> Op:
     n = _npages(s, mm_name)
     kind = rng.choice(["read", "write", "read", "write"] + list(RANGE_OPS) + ["fork", "exit", "swapoff"])
@@ -53,11 +67,7 @@ def random_op(rng: random.Random, s, mm_name: str) -> Op:
         k = rng.randint(1, n)
         return Op(kind, sorted(rng.sample(range(n), k)))
     if kind == "fork":
-        taken = {m.name for m in s.mms} | {o.child for t in s.threads for o in t.ops if o.kind == "fork"}
-        i = 1
-        while f"C{i}" in taken:
-            i += 1
-        return Op("fork", child=f"C{i}")
+        return Op("fork", child=_fresh_child(s))
     return Op(kind)
 
 
@@ -116,16 +126,12 @@ def _add_fork(rng, s, lim):
         t = rng.choice(s.threads)
         if len(t.ops) >= lim.ops:
             return None
-        taken = {m.name for m in s.mms} | {o.child for x in s.threads for o in x.ops if o.kind == "fork"}
-        i = 1
-        while f"C{i}" in taken:
-            i += 1
-        t.ops.insert(rng.randint(0, len(t.ops)), Op("fork", child=f"C{i}"))
+        t.ops.insert(rng.randint(0, len(t.ops)), Op("fork", child=_fresh_child(s)))
         return s
     if len(s.mms) >= lim.mms:
         return None
     roots = [m for m in s.mms if not m.forked_from]
-    taken = {m.name for m in s.mms} | {o.child for x in s.threads for o in x.ops if o.kind == "fork"}
+    taken = _taken_names(s)
     name = next(c for c in "BCDEFGH" if c not in taken)
     s.mms.append(MMSpec(name, [], rng.choice(roots).name))
     if rng.random() < 0.5:
