@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from programs import await_nonzero
 from swaplab.engine import Cell, Program, SleepLock, SpinLock, check, explore, replay, retry
 
 op = st.one_of(
@@ -60,12 +61,7 @@ def build(spec) -> Program:
                         if v:
                             break
                 else:  # wait in a retry loop until the variable is non-zero
-                    first = True
-                    while True:
-                        yield from retry("await", first)
-                        first = False
-                        if (yield from xs[o[1]].read()):
-                            break
+                    yield from await_nonzero(xs[o[1]])
         for t, ops in enumerate(spec):
             w.thread(f"t{t}", body(t, ops))
         w.at_end(lambda: check(xs[2].peek() != 2, "x2-is-2", "x2 ended as 2"))
