@@ -6,6 +6,7 @@ SWAPLAB_LINUX_6_1 to it); otherwise those tests are skipped and say why.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from swaplab.verify import check
 KERNEL = resources.files("swaplab.transplant").joinpath("kernel/6.1")
 
 
+@functools.lru_cache(maxsize=None)        # one search per cell for the whole module (the plan only reads it)
 def counterexample(design, scenario):
     v = check(get_design(design), get_scenario(scenario))
     assert v.violation is not None, f"{design} × {scenario}: the model found no violation"
