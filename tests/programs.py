@@ -8,6 +8,17 @@ from __future__ import annotations
 from swaplab.engine import Array, Cell, Program, SpinLock, check, retry
 
 
+def await_nonzero(x: Cell):
+    """Wait in a retry loop until ``x`` is non-zero: the random programs' "await" operation
+    (tests/test_engine_properties.py and tests/test_minimality.py), a livelock when nobody sets it."""
+    first = True
+    while True:
+        yield from retry("await", first)
+        first = False
+        if (yield from x.read()):
+            return
+
+
 def writers(n: int) -> Program:
     """n threads each write their id to one variable x."""
     def setup(w):

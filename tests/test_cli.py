@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import json
+import runpy
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from swaplab.cli import main
+
+# The scenario examples/test_my_design.py writes inline (the example stays self-contained for
+# users; the tests take its text rather than a copy of it).
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "test_my_design.py"
+SLOT_REUSE = runpy.run_path(str(EXAMPLE))["SLOT_REUSE"]
 
 
 def run(*args):
@@ -70,19 +77,7 @@ def test_compare_subset_with_html(tmp_path):
 
 def test_compare_json_reports_a_differing_expectation(tmp_path):
     sc = tmp_path / "s.toml"
-    sc.write_text("""
-[device]
-slots = 1
-[[mm]]
-name = "A"
-pages = [{ state = "swapped", value = 1 }]
-[[thread]]
-ops = ["read 0"]
-[[thread]]
-ops = ["write 0 2", "pageout 0"]
-[expect]
-bypass = "ok"
-""")
+    sc.write_text(SLOT_REUSE + '[expect]\nbypass = "ok"\n')     # the example's race, a wrong expectation
     r = run("compare", "--designs", "bypass", "--scenarios", str(sc), "--json")
     assert r.exit_code == 1
     doc = json.loads(r.output)

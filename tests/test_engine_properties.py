@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from programs import await_nonzero
 from swaplab.engine import Cell, Program, SleepLock, SpinLock, check, explore, replay, retry
 
 op = st.one_of(
@@ -60,12 +61,7 @@ def build(spec) -> Program:
                         if v:
                             break
                 else:  # wait in a retry loop until the variable is non-zero
-                    first = True
-                    while True:
-                        yield from retry("await", first)
-                        first = False
-                        if (yield from xs[o[1]].read()):
-                            break
+                    yield from await_nonzero(xs[o[1]])
         for t, ops in enumerate(spec):
             w.thread(f"t{t}", body(t, ops))
         w.at_end(lambda: check(xs[2].peek() != 2, "x2-is-2", "x2 ended as 2"))
@@ -121,13 +117,14 @@ def test_dpor_matches_dfs_on_random_programs(spec):
 bigger_programs = st.lists(st.lists(op, min_size=1, max_size=3), min_size=3, max_size=4)
 
 
-@random_programs(120)
+@random_programs(60)
 @given(bigger_programs)
 def test_dpor_and_stateful_search_agree_on_bigger_programs(spec):
     # Too big for DFS, so the two reductions check each other: they share the race analysis
     # but not the state cache.  This comparison, run over 2,000 random programs by
-    # tools/fuzz_engine.py, found the bug below; these 120 examples do not meet it (it is rarer:
-    # one program in 2,000), which is why it is also pinned on its own.
+    # tools/fuzz_engine.py, found the bug below; these 60 examples do not meet it (it is rarer:
+    # one program in 2,000), which is why it is also pinned on its own.  (60, not 120: the
+    # suite's time budget; the fuzz script is the long run.)
     assume(size(spec) <= 20)
     prog = build(spec)
     dpor = search(prog, "dpor")
@@ -277,7 +274,7 @@ def test_a_writer_of_a_reader_only_rwsem_is_a_model_error():
     assert "frozen" in r.violations[0].message
 
 
-@random_programs(100)
+@random_programs(50)       # 50, not 100: the suite's time budget (tools/fuzz_engine.py is the long run)
 @given(programs)
 def test_retries_begun_without_a_scheduling_point_change_no_outcome(spec):
     # A retry loop's next attempt begins as part of the step before when the thread is not
@@ -329,10 +326,14 @@ spin_op = st.one_of(
 spin_programs = st.lists(st.lists(spin_op, min_size=1, max_size=2), min_size=2, max_size=2)
 
 
-@random_programs(30)
+@random_programs(20)
 @given(spin_programs)
 @example([[("await_locked", 0)], [("locked_inc", 1), ("write", 0, 1)]])
 def test_parking_loses_no_final_state(spec):
+    # Most of this test's time goes to spinning searches that do not finish and are skipped
+    # (measured 2026-12-03: 26 of 30 s CPU), so it keeps fewer examples (20, was 30) and gives
+    # the spinning search 4,000 executions (was 5,000; in that measurement the ones that
+    # finished needed at most 3,883).
     from swaplab.engine import executor
     assume(any(o[0].startswith("await") for ops in spec for o in ops))
     assume(size(spec) <= 7)
@@ -342,7 +343,7 @@ def test_parking_loses_no_final_state(spec):
     is_parked = executor.Execution.is_parked
     executor.Execution.is_parked = lambda self, t: False
     try:
-        spinning = search(prog, "dfs", max_steps=16, max_executions=5_000)
+        spinning = search(prog, "dfs", max_steps=16, max_executions=4_000)
     finally:
         executor.Execution.is_parked = is_parked
     assume(spinning.stats.complete)       # spinning is exponential: skip the big ones

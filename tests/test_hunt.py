@@ -113,6 +113,58 @@ def test_canonical_form_tells_different_scenarios_apart():
     assert canonical(same_value) != canonical(s)
 
 
+WIDEN = sorted((ROOT / "tests" / "scenarios" / "widen").glob("*.toml"))
+
+
+def _with_device(s, **options):
+    c = copy.deepcopy(s)
+    for k, v in options.items():
+        setattr(c.device, k, v)
+    return validated(c)
+
+
+@pytest.mark.parametrize("path", WIDEN, ids=lambda p: p.stem)
+def test_to_toml_round_trips_the_device_options(path):
+    # the widen scenarios set vm_swap_full = "computed" (their files say so); a read error is added
+    s = get(path.read_text())
+    assert s.device.vm_swap_full == "computed"
+    for c in (s, _with_device(s, read_errors=[0])):
+        back = get(to_toml(c))
+        back.path = c.path
+        assert back == c and back.device.vm_swap_full == "computed"
+    assert get(to_toml(_with_device(s, read_errors=[0]))).device.read_errors == [0]
+
+
+def test_canonical_form_tells_device_options_apart():
+    s = get_scenario("slot-reuse")                      # vm_swap_full "never", no read errors
+    computed = _with_device(s, vm_swap_full="computed")
+    erring = _with_device(s, read_errors=[0])
+    two = _with_device(s, slots=2, read_errors=[1])
+    keys = {canonical(x) for x in (s, computed, erring, two, _with_device(s, slots=2))}
+    assert len(keys) == 5
+    rng = random.Random(2)
+    for x in (computed, erring, two):                   # still only up to renaming
+        assert canonical(_renamed(x, rng)) == canonical(x)
+
+
+def test_mutation_varies_the_device_options():
+    s = get_scenario("two-pages-swap-slots")            # two slots, neither option set
+    mutants = [m for m in (mutate(random.Random(f"d:{i}"), s) for i in range(300)) if m is not None]
+    assert any(m.device.vm_swap_full == "computed" for m in mutants)
+    assert any(m.device.read_errors for m in mutants)
+    # every mutant went through the loader: a read error names a slot of its device
+    assert all(x < m.device.slots for m in mutants for x in m.device.read_errors)
+
+
+def test_shrinking_drops_device_options_the_failure_does_not_need():
+    s = _with_device(get_scenario("slot-reuse"), vm_swap_full="computed", read_errors=[0])
+
+    def fails(c):                                       # a stand-in predicate: T1 still writes
+        return any(o.kind == "write" for t in c.threads for o in t.ops)
+    small = Shrinker(fails, max_tries=60, time_limit=60).run(s)
+    assert small.device.vm_swap_full == "never" and small.device.read_errors == []
+
+
 def test_op_alphabet_has_every_operation_the_loader_accepts():
     from swaplab.scenarios.loader import OP_KINDS
     assert {k for k, _ in op_alphabet(1)} == set(OP_KINDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_harness import run
+from kernel_harness import ONE_SWAPPED, run
 from swaplab.designs import DESIGNS, PrepareSleep
 from swaplab.designs.bypass import Bypass
 from swaplab.engine import explore
@@ -73,15 +73,7 @@ def test_swap_free_of_a_free_slot_is_an_accounting_violation():
     assert "Unused swap offset" in r.violations[0].message
 
 
-SWAPCACHE_UNMAPPED = """
-[device]
-slots = 1
-[[mm]]
-name = "A"
-pages = [{ state = "swapcache", value = 5 }]
-[[thread]]
-ops = ["read 0"]
-"""
+SWAPCACHE_UNMAPPED = ONE_SWAPPED.replace('state = "swapped", value = 1', 'state = "swapcache", value = 5')
 
 
 def test_free_swap_and_cache_reclaims_a_cache_only_slot():
@@ -104,16 +96,8 @@ def test_remove_mapping_freeze_fails_while_someone_holds_a_reference():
 
 
 def test_fork_clears_the_exclusive_bit_and_duplicates_the_swap_count():
-    text = """
-[device]
-slots = 1
-[[mm]]
-name = "A"
-pages = [{ state = "swapped", value = 1 }]
-[[thread]]
-mm = "A"
-ops = ["fork B"]
-"""
+    text = ONE_SWAPPED.replace('ops = ["read 0"]', 'ops = ["fork B"]')
+
     def body(k):
         yield from k.fork(k.mms["A"], "B")
     k, _, r = run(body, text, final_check=True)

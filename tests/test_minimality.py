@@ -24,9 +24,9 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from programs import lost_update, philosophers, retry_can_livelock
+from programs import await_nonzero, lost_update, philosophers, retry_can_livelock
 from swaplab.designs import DESIGNS
-from swaplab.engine import Cell, Program, SpinLock, check, choose, explore, replay, retry
+from swaplab.engine import Cell, Program, SpinLock, check, choose, explore, replay
 from swaplab.engine.executor import Execution
 from swaplab.engine.step import CHOICE
 from swaplab.kernel import make_program
@@ -180,12 +180,7 @@ def build_racy(spec) -> Program:
                     if (yield from choose(2, "inc or not")):
                         yield from inc(o[1])
                 else:
-                    first = True
-                    while True:
-                        yield from retry("await", first)
-                        first = False
-                        if (yield from xs[o[1]].read()):
-                            break
+                    yield from await_nonzero(xs[o[1]])
         for t, ops in enumerate(spec):
             w.thread(f"t{t}", body(ops))
         w.at_end(lambda: check(all(x.peek() == n for x, n in zip(xs, done)), "lost-update",

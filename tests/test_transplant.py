@@ -6,6 +6,7 @@ SWAPLAB_LINUX_6_1 to it); otherwise those tests are skipped and say why.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -23,12 +24,13 @@ from swaplab.scenarios import get_scenario
 from swaplab.transplant import TransplantError, counterpart, make_plan, NoCounterpart
 from swaplab.transplant.cprogram import comm_name, program_source
 from swaplab.transplant.points import POINTS
-from swaplab.transplant.validate import model_on_schedule, sequential_schedule
+from swaplab.transplant.validate import control_schedules, model_on_schedule, sequential_schedule
 from swaplab.verify import check
 
 KERNEL = resources.files("swaplab.transplant").joinpath("kernel/6.1")
 
 
+@functools.lru_cache(maxsize=None)        # one search per cell for the whole module (the plan only reads it)
 def counterexample(design, scenario):
     v = check(get_design(design), get_scenario(scenario))
     assert v.violation is not None, f"{design} × {scenario}: the model found no violation"
@@ -54,26 +56,51 @@ def test_bypass_counterexamples_pause_the_slow_reader_after_the_read(scenario, s
         f"{slow} runs until it parks at after_read", f"{other} runs to its end", f"{slow} runs to its end"]
 
 
-@pytest.mark.xfail(reason='the model gained a find_vma step (hunt class 3a fix) that the 6.1 delay-point table does not map yet: open, see the session 5 note', strict=False)
 def test_each_point_before_the_pte_lock_maps_and_only_after_read_loses():
-    # T0 paused after 3, 4, 5 or 6 of its steps (hand-counted in the slot-reuse trace: orig_pte
-    # read + get_swap_device, swap cache lookup, skip-swapcache set-up, read): only a reader
-    # paused after its read maps stale data; paused before, it reads the reused slot's new data.
+    # T0 paused after each of its steps before the PTE lock (hand-counted in its slot-reuse trace:
+    # 1 refault point, 2 load + down_read(mmap_lock), 3 find_vma, 4 orig_pte read +
+    # get_swap_device, 5 swap cache lookup, 6 skip-swapcache set-up, 7 read).  Before the PTE read
+    # (1-3: the fault entry, arch/x86/mm/fault.c up to handle_mm_fault) it has done nothing the
+    # other thread can see, so the plan holds it in user space before its read (no arm): T1 runs
+    # to its end first.  After it, it parks at each delay point in turn.  Only a reader paused
+    # after its read maps stale data; paused before, it reads the reused slot's new data.
     d, s = get_design("bypass"), get_scenario("slot-reuse")
     got = []
-    for cut in range(3, 7):
+    for cut in range(1, 8):
         sched = sequential_schedule(d, s, [(0, cut), (1, None), (0, None)])
-        got.append((make_plan(d, s, sched).arms[0][1], model_on_schedule(d, s, sched)))
-    assert got == [("before_cache_lookup", "ok"), ("after_cache_lookup", "ok"), ("before_read", "ok"),
-                   ("after_read", "data-loss")]
+        plan = make_plan(d, s, sched)
+        got.append((plan.arms[0][1] if plan.arms else [seg.describe(plan.threads) for seg in plan.segments],
+                    model_on_schedule(d, s, sched)))
+    held = ["T1 runs to its end", "T0 runs to its end"]
+    assert got == [(held, "ok")] * 3 + [
+        ("before_cache_lookup", "ok"), ("after_cache_lookup", "ok"), ("before_read", "ok"),
+        ("after_read", "data-loss")]
+    # make validate's controls are the four cuts that park at a point
+    assert [make_plan(*c).arms[0][1] for c in control_schedules()] == [
+        "before_cache_lookup", "after_cache_lookup", "before_read", "after_read"]
 
 
-@pytest.mark.xfail(reason='the model gained a find_vma step (hunt class 3a fix) that the 6.1 delay-point table does not map yet: open, see the session 5 note', strict=False)
+def test_a_stop_in_the_refaults_entry_does_not_transplant():
+    # bypass × dontneed-refault, hand-counted in the trace: T0 reads the swap PTE (4 steps: refault
+    # point, load + down_read, find_vma, orig_pte read); T1's MADV_DONTNEED zaps it (6 steps); T0's
+    # first fault finds the entry gone and returns (7 steps), the CPU retries the load and T0 takes
+    # the refault's mmap_lock and find_vma (2 steps) and stops.  The first stop parks at
+    # before_cache_lookup; the second is in the fault entry, but after a fault has run: the access
+    # is one instruction to the program, which cannot hold it between its two faults.
+    d, s = get_design("bypass"), get_scenario("dontneed-refault")
+    sched = sequential_schedule(d, s, [(0, 4), (1, 6), (0, 9), (1, None), (0, None)])
+    with pytest.raises(TransplantError, match='preempts T0 between "find_vma.*no delay point'):
+        make_plan(d, s, sched)
+    # the same race with T0 running on to its end: only the first stop, at a delay point
+    sched = sequential_schedule(d, s, [(0, 4), (1, 6), (0, None), (1, None)])
+    assert [a for _, a in make_plan(d, s, sched).arms] == ["before_cache_lookup"]
+
+
 def test_a_preemption_under_the_pte_lock_does_not_transplant():
-    # T0 stopped right after taking the PTE lock (its 7th step) while T1 reads: no kernel point
-    # may sleep there
+    # T0 stopped right after taking the PTE lock (its 8th step) while T1 reads (its 7 steps up to
+    # its own read, the same as T0's): no kernel point may sleep there
     d, s = get_design("bypass"), get_scenario("slot-reuse")
-    sched = sequential_schedule(d, s, [(0, 7), (1, 6), (0, None), (1, None)])
+    sched = sequential_schedule(d, s, [(0, 8), (1, 7), (0, None), (1, None)])
     with pytest.raises(TransplantError, match="no delay point"):
         make_plan(d, s, sched)
 

@@ -35,6 +35,11 @@ def to_toml(s: Scenario) -> str:
     d = s.device
     out += ["", "[device]", f"slots = {d.slots}", f"synchronous = {'true' if d.synchronous else 'false'}",
             f"allocation = {_q(d.allocation)}"]
+    # the widen options, written only when set (a default device reads as it always did)
+    if d.vm_swap_full != "never":
+        out.append(f"vm_swap_full = {_q(d.vm_swap_full)}")
+    if d.read_errors:
+        out.append("read_errors = [" + ", ".join(str(x) for x in d.read_errors) + "]")
     for m in s.mms:
         out += ["", "[[mm]]", f"name = {_q(m.name)}"]
         if m.forked_from:
@@ -122,7 +127,9 @@ def encode(s: Scenario, thread_order=None, page_perm=None) -> tuple:
             else:
                 ops.append((o.kind, addrs, val(o.value) if o.value is not None else -1, -1))
         threads.append((mm_index[t.mm], tuple(ops)))
-    return ((d.slots, d.synchronous, d.allocation), tuple(mms), tuple(threads))
+    # read errors name slots, which the canonical form keeps as they are (as it keeps a page's slot)
+    return ((d.slots, d.synchronous, d.allocation, d.vm_swap_full, tuple(sorted(d.read_errors))),
+            tuple(mms), tuple(threads))
 
 
 def _page_perms(s: Scenario):

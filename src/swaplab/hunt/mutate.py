@@ -3,9 +3,9 @@
 Insert, delete or swap operations (within a thread, or move one to another thread), add a thread
 or a fork (an operation, or a child process forked before the threads start), change a page's
 initial state (present, swapped, swapcache, none), its exclusive bit or its slot, add a page,
-change the device's size or options.  Every result goes through the loader; a mutation the
-loader refuses is dropped (the caller tries another).  Values stay fresh: a new write stores a
-value nobody stored before.
+change the device's size or options (vm_swap_full never/computed, a read error on a slot).
+Every result goes through the loader; a mutation the loader refuses is dropped (the caller
+tries another).  Values stay fresh: a new write stores a value nobody stored before.
 """
 from __future__ import annotations
 
@@ -41,6 +41,20 @@ def _npages(s, mm_name) -> int:
     return len(m.pages)
 
 
+def _taken_names(s) -> set:
+    """Process names in use: the mms and the children forks will create."""
+    return {m.name for m in s.mms} | {o.child for t in s.threads for o in t.ops if o.kind == "fork"}
+
+
+def _fresh_child(s) -> str:
+    """The first of C1, C2, ... that names no process yet."""
+    taken = _taken_names(s)
+    i = 1
+    while f"C{i}" in taken:
+        i += 1
+    return f"C{i}"
+
+
 def random_op(rng: random.Random, s, mm_name: str) -> Op:
     n = _npages(s, mm_name)
     kind = rng.choice(["read", "write", "read", "write"] + list(RANGE_OPS) + ["fork", "exit", "swapoff"])
@@ -53,11 +67,7 @@ def random_op(rng: random.Random, s, mm_name: str) -> Op:
         k = rng.randint(1, n)
         return Op(kind, sorted(rng.sample(range(n), k)))
     if kind == "fork":
-        taken = {m.name for m in s.mms} | {o.child for t in s.threads for o in t.ops if o.kind == "fork"}
-        i = 1
-        while f"C{i}" in taken:
-            i += 1
-        return Op("fork", child=f"C{i}")
+        return Op("fork", child=_fresh_child(s))
     return Op(kind)
 
 
@@ -116,16 +126,12 @@ def _add_fork(rng, s, lim):
         t = rng.choice(s.threads)
         if len(t.ops) >= lim.ops:
             return None
-        taken = {m.name for m in s.mms} | {o.child for x in s.threads for o in x.ops if o.kind == "fork"}
-        i = 1
-        while f"C{i}" in taken:
-            i += 1
-        t.ops.insert(rng.randint(0, len(t.ops)), Op("fork", child=f"C{i}"))
+        t.ops.insert(rng.randint(0, len(t.ops)), Op("fork", child=_fresh_child(s)))
         return s
     if len(s.mms) >= lim.mms:
         return None
     roots = [m for m in s.mms if not m.forked_from]
-    taken = {m.name for m in s.mms} | {o.child for x in s.threads for o in x.ops if o.kind == "fork"}
+    taken = _taken_names(s)
     name = next(c for c in "BCDEFGH" if c not in taken)
     s.mms.append(MMSpec(name, [], rng.choice(roots).name))
     if rng.random() < 0.5:
@@ -173,13 +179,19 @@ def _add_page(rng, s, lim):
 
 def _device(rng, s, lim):
     d = s.device
-    what = rng.choice(["slots", "synchronous", "allocation"])
+    what = rng.choice(["slots", "synchronous", "allocation", "vm_swap_full", "read_error"])
     if what == "slots":
         d.slots = rng.randint(1, lim.slots)
+        d.read_errors = [x for x in d.read_errors if x < d.slots]   # the slots that still exist
     elif what == "synchronous":
         d.synchronous = not d.synchronous
-    else:
+    elif what == "allocation":
         d.allocation = "any" if d.allocation == "lowest" else "lowest"
+    elif what == "vm_swap_full":
+        d.vm_swap_full = "computed" if d.vm_swap_full == "never" else "never"
+    else:
+        # a read error on one slot appears, or goes away
+        d.read_errors = sorted(set(d.read_errors) ^ {rng.randrange(d.slots)})
     return s
 
 

@@ -1,9 +1,10 @@
 """Shrinking a finding: delta debugging (Zeller's ddmin) over the parts of a scenario, level by
 level as in hierarchical delta debugging: threads, then operations, then pages and forked
-processes, then slots and the options (allocation, exclusive bits, explicit slots, swap-cache
-pages), then values (renumbered) — to a fixed point.  A candidate is kept when the loader accepts
-it and the design still fails with the same violation kind in the same kernel function.  The
-schedule is then the engine's own minimal counterexample (fewest preemptions, then fewest steps).
+processes, then slots and the options (allocation, vm_swap_full, read errors, exclusive bits,
+explicit slots, swap-cache pages), then values (renumbered) — to a fixed point.  A candidate is
+kept when the loader accepts it and the design still fails with the same violation kind in the
+same kernel function.  The schedule is then the engine's own minimal counterexample (fewest
+preemptions, then fewest steps).
 """
 from __future__ import annotations
 
@@ -122,6 +123,14 @@ class Shrinker:
         if s.device.allocation != "lowest":
             c = copy.deepcopy(s)
             c.device.allocation = "lowest"
+            candidates.append(c)
+        if s.device.vm_swap_full != "never":
+            c = copy.deepcopy(s)
+            c.device.vm_swap_full = "never"
+            candidates.append(c)
+        for slot in s.device.read_errors:
+            c = copy.deepcopy(s)
+            c.device.read_errors = [x for x in s.device.read_errors if x != slot]
             candidates.append(c)
         for mi, m in enumerate(s.mms):
             for pi, p in enumerate(m.pages):

@@ -192,15 +192,20 @@ class Swapfile:
         si = self.si
         yield from si.lock.lock()
         if si.swap_full == "computed":
-            return (yield from self._scan_swap_map_slots_full())
-        yield Step(((si.flags, False),) + tuple((c, False) for c in si.swap_map),
-                   "scan_swap_map_slots: find a free slot", cost="scan")
-        free = [i for i, c in enumerate(si.swap_map) if c.value == 0] if si.flags.value & 0x2 else []
-        if not free:
+            off = yield from self._scan_swap_map_slots_full()
+        else:
+            yield Step(((si.flags, False),) + tuple((c, False) for c in si.swap_map),
+                       "scan_swap_map_slots: find a free slot", cost="scan")
+            free = [i for i, c in enumerate(si.swap_map) if c.value == 0] if si.flags.value & 0x2 else []
+            k = (yield from choose(len(free), "scan_swap_map_slots: which free slot")) \
+                if free and si.policy == "any" else 0
+            off = free[k] if free else None
+        if off is None:
             yield from si.lock.unlock()
             return None
-        k = (yield from choose(len(free), "scan_swap_map_slots: which free slot")) if si.policy == "any" else 0
-        off = free[k]
+        # the end of scan_swap_map_slots' checks: once the offset is free (si->lock held, the
+        # cluster lock folded into it): WRITE_ONCE(si->swap_map[offset], usage) (SWAP_HAS_CACHE),
+        # then swap_range_alloc(si, offset, 1) (si->inuse_pages++), in one step
         cell = si.swap_map[off]
         yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
                    cost="swap_map")
@@ -212,8 +217,9 @@ class Swapfile:
 
     def _scan_swap_map_slots_full(self):
         """get_swap_pages() → scan_swap_map_slots() v6.6 with vm_swap_full() computed, si->lock
-        held on entry.  A slot is a candidate when it is free, or when vm_swap_full() and only
-        the swap cache holds it (swap_offset_available_and_locked); at such a slot:
+        held on entry and on return: the offset to take (get_swap_pages takes it), or None.  A
+        slot is a candidate when it is free, or when vm_swap_full() and only the swap cache holds
+        it (swap_offset_available_and_locked); at such a slot:
 
             if (vm_swap_full() && si->swap_map[offset] == SWAP_HAS_CACHE) {
                     unlock_cluster(ci);
@@ -243,8 +249,7 @@ class Swapfile:
                 [i for i, c in enumerate(si.swap_map)
                  if i not in passed and (c.value == 0 or (full and c.value == SWAP_HAS_CACHE))]
             if not cands:
-                yield from si.lock.unlock()
-                return None
+                return None                    # get_swap_pages drops si->lock
             if again in cands:
                 off = again
             else:
@@ -265,13 +270,7 @@ class Swapfile:
                 else:
                     passed.add(off)
                 continue
-            yield Step(((cell, True), (si.inuse_pages, True)), f"scan_swap_map_slots: take offset {off}",
-                       cost="swap_map")
-            cell.value = SWAP_HAS_CACHE
-            si.inuse_pages.value += 1
-            note_lazy(lambda: f"allocated swap slot {off}")
-            yield from si.lock.unlock()
-            return off
+            return off                     # checks passed: get_swap_pages takes it
 
     # --- swapoff protection --------------------------------------------------------------------
     def get_swap_device(self, entry: int):

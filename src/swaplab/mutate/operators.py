@@ -125,6 +125,16 @@ def walk_expr(node):
         todo.extend(ast.iter_child_nodes(n))
 
 
+def yield_froms(stmt):
+    """(node, field, the ``yield from`` held in that field) for every ``yield from`` in the
+    statement's own expressions: where an operator can put a constant in its place."""
+    for e in own_exprs(stmt):
+        for n in walk_expr(e):
+            for field, v in ast.iter_fields(n):
+                if isinstance(v, ast.YieldFrom):
+                    yield n, field, v
+
+
 def has_yield(node) -> bool:
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_expr(node)) if isinstance(node, ast.expr) \
         else any(isinstance(n, (ast.Yield, ast.YieldFrom)) for e in own_exprs(node) for n in walk_expr(e))
@@ -224,13 +234,18 @@ def _receiver(call: ast.Call) -> str:
     return ast.dump(call.func.value)
 
 
+def _drop_unlocks(fdef, recv: str) -> None:
+    """Every unlock of the lock ``recv`` in fdef becomes ``pass`` (its lock is gone)."""
+    for s, blk, j in list(statements(fdef.body)):
+        c = _yield_from_call(s, UNLOCKS)
+        if c is not None and _receiver(c) == recv:
+            blk[j] = ast.Pass()
+
+
 def _drop_section(body, i, fdef, recv: str, replacement):
     """Remove the lock at body[i] (or replace it) and every unlock of the same lock in fdef."""
     def apply():
-        for s, blk, j in list(statements(fdef.body)):
-            c = _yield_from_call(s, UNLOCKS)
-            if c is not None and _receiver(c) == recv:
-                blk[j] = ast.Pass()
+        _drop_unlocks(fdef, recv)
         body[i] = replacement
     return apply
 
@@ -251,22 +266,18 @@ def drop_lock(fdef, env) -> list[Site]:
             out.append(Site("drop-lock", s.lineno, f"drop the lock of one-step section `{short(c)}`",
                             _replace(body, i, plain)))
             continue
-        for e in own_exprs(s):
-            for n in walk_expr(e):
-                for field, v in ast.iter_fields(n):
-                    if isinstance(v, ast.YieldFrom) and _call_attr(v.value) == "trylock":
-                        out.append(Site("drop-lock", s.lineno,
-                                        f"drop trylock `{short(v.value)}` (taken as success) and its unlocks here",
-                                        _drop_trylock(n, field, fdef, _receiver(v.value))))
+        for n, field, v in yield_froms(s):
+            if _call_attr(v.value) == "trylock":
+                out.append(Site("drop-lock", s.lineno,
+                                f"drop trylock `{short(v.value)}` (taken as success) and its unlocks here",
+                                _drop_trylock(n, field, fdef, _receiver(v.value))))
     return out
 
 
 def _drop_trylock(parent, field, fdef, recv):
+    """The trylock in parent.field taken as success, and every unlock of that lock gone."""
     def apply():
-        for s, blk, j in list(statements(fdef.body)):
-            c = _yield_from_call(s, UNLOCKS)
-            if c is not None and _receiver(c) == recv:
-                blk[j] = ast.Pass()
+        _drop_unlocks(fdef, recv)
         setattr(parent, field, ast.Constant(True))
     return apply
 
@@ -473,13 +484,10 @@ def skip_ref(fdef, env) -> list[Site]:
             out.append(Site("skip-ref", s.lineno, f"skip `{short(s)}`", _replace(body, i, ast.Pass())))
             continue
         # a count change used as a value: (yield from self.swap_duplicate(e)) < 0 -> 0 < 0
-        for e in own_exprs(s):
-            for n in walk_expr(e):
-                for field, v in ast.iter_fields(n):
-                    if isinstance(v, ast.YieldFrom) and _self_call(v.value) in ("swap_duplicate",) \
-                            and not (isinstance(s, ast.Expr) and s.value is v):
-                        out.append(Site("skip-ref", s.lineno, f"skip `{short(v.value)}` (taken as success)",
-                                        _set(n, field, ast.Constant(0))))
+        for n, field, v in yield_froms(s):
+            if _self_call(v.value) in ("swap_duplicate",) and not (isinstance(s, ast.Expr) and s.value is v):
+                out.append(Site("skip-ref", s.lineno, f"skip `{short(v.value)}` (taken as success)",
+                                _set(n, field, ast.Constant(0))))
     return out
 
 

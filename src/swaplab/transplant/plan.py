@@ -69,6 +69,20 @@ class Plan:
         return sorted({p for _, p in self.arms})
 
 
+# The functions a thread's steps are in from the start of an access up to handle_mm_fault's
+# read of the PTE: the retry point, the CPU's page-table walk, and the fault entry
+# (arch/x86/mm/fault.c do_user_addr_fault() v6.1: `vma = lock_mm_and_find_vma(mm, address,
+# regs);` then access_error(), then handle_mm_fault()).  A thread stopped there holds mmap_lock
+# for read and has found its VMA, nothing more; no operation the program runs takes mmap_lock
+# for write or changes a VMA (SUPPORTED_OPS: the madvise calls take it for read,
+# madvise_need_mmap_write() v6.1; munmap and fork are refused), so on the kernel that thread is
+# indistinguishable from one that has not begun the access, and the program holds it in user
+# space before the access: no delay point is needed.  Only the first fault of an access: after
+# a fault has run, a stop before the refault has no counterpart (the access is one instruction
+# to the program).
+_BEFORE_THE_FAULT = frozenset({"run_thread", "do_op", "user_access", "cpu_access", "do_user_addr_fault"})
+
+
 def _frames(stack) -> tuple[str, ...]:
     return tuple(s for s in stack if s not in _HIDDEN and not s.startswith("<"))
 
@@ -150,12 +164,12 @@ def _segment_end(trace, tid, first, last, ends, last_rec, done, names, arms) -> 
         return Segment(tid, "op", op=ends[(tid, last)])
     nxt = next(k for k in range(last + 1, len(trace)) if trace[k]["tid"] == tid)
     before, after = _frames(trace[last]["stack"]), _frames(trace[nxt]["stack"])
-    # Stopped before an access's first fault (only the retry point and the CPU's page-table
-    # walk done): the same as stopping at the end of the previous operation.
+    # Stopped before its access's first fault has read the PTE: the same as stopping at the end
+    # of the previous operation (see _BEFORE_THE_FAULT).
     prev_end = max([r for (t, r) in ends if t == tid and r < first], default=-1)
-    own = [k for k in range(prev_end + 1, last + 1) if trace[k]["tid"] == tid] + [nxt]
-    if all(set(_frames(trace[k]["stack"])) <= {"run_thread", "do_op", "user_access", "cpu_access"}
-           for k in own):
+    own = [k for k in range(prev_end + 1, last + 1) if trace[k]["tid"] == tid]
+    if all(set(_frames(trace[k]["stack"])) <= _BEFORE_THE_FAULT for k in own) \
+            and set(after) <= _BEFORE_THE_FAULT | {"handle_mm_fault"}:
         return Segment(tid, "op", op=ends.get((tid, prev_end), -1))
     point = find_point(before, after)
     if point is None:

@@ -7,7 +7,9 @@ identified in the model by the functions on the paused thread's stack at its las
 the preemption and at its first step after it (the model names its functions as the kernel
 does).  Every location is one where do_swap_page may sleep: no spinlock is held, only
 mmap_lock for read.  A preemption anywhere else (under the PTE lock, inside reclaim, ...) has no
-point, and the counterexample does not transplant: the message says where it stopped.
+point, and the counterexample does not transplant: the message says where it stopped.  A stop in
+the fault entry before the first fault reads the PTE (after find_vma) needs no point: the
+program holds that thread in user space before the access (plan.py, _BEFORE_THE_FAULT).
 
 The table is docs/validation.md's "Delay points"; tests check that every point named here is in
 the patch, at the source line quoted.

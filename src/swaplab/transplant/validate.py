@@ -61,12 +61,26 @@ def model_on_schedule(design_cls, scenario, sched: Schedule) -> str:
     return "diverges" if div else "ok"
 
 
-def controls(iterations: int, say) -> list[dict]:
-    """bypass × slot-reuse with T0 paused after each of its steps before the PTE lock."""
+# T0's steps in bypass × slot-reuse, counted in its trace when it runs first and alone
+# (sequential_schedule(d, s, [(0, None), (1, None)]), replayed with tracing): 1 the refault point, 2 the load and down_read(mmap_lock),
+# 3 find_vma, 4 the orig_pte read and get_swap_device, 5 the swap cache lookup, 6 the
+# skip-swapcache set-up, 7 the read, 8 the PTE lock.  Paused after 1-3 it has not read the PTE
+# (plan.py holds it in user space); after 4-7 it parks at each delay point before the PTE lock.
+CONTROL_CUTS = range(4, 8)
+
+
+def control_schedules():
+    """(design, scenario, schedule) for bypass × slot-reuse with T0 paused after each step of
+    CONTROL_CUTS while T1 runs to its end."""
     d, s = get_design("bypass"), get_scenario("slot-reuse")
+    for cut in CONTROL_CUTS:
+        yield d, s, sequential_schedule(d, s, [(0, cut), (1, None), (0, None)])
+
+
+def controls(iterations: int, say) -> list[dict]:
+    """bypass × slot-reuse with T0 paused at each delay point before the PTE lock."""
     rows = []
-    for cut in range(3, 7):
-        sched = sequential_schedule(d, s, [(0, cut), (1, None), (0, None)])
+    for d, s, sched in control_schedules():
         plan = make_plan(d, s, sched)
         point = plan.arms[0][1]
         verdict = model_on_schedule(d, s, sched)
