@@ -35,6 +35,10 @@ def to_toml(s: Scenario) -> str:
     d = s.device
     out += ["", "[device]", f"slots = {d.slots}", f"synchronous = {'true' if d.synchronous else 'false'}",
             f"allocation = {_q(d.allocation)}"]
+    if d.slot_cache:          # issue 12 widen e: written only when on, so older files stay as they were
+        out.append("slot_cache = true")
+        if d.slot_cache_size != 64:
+            out.append(f"slot_cache_size = {d.slot_cache_size}")
     for m in s.mms:
         out += ["", "[[mm]]", f"name = {_q(m.name)}"]
         if m.forked_from:
@@ -122,7 +126,10 @@ def encode(s: Scenario, thread_order=None, page_perm=None) -> tuple:
             else:
                 ops.append((o.kind, addrs, val(o.value) if o.value is not None else -1, -1))
         threads.append((mm_index[t.mm], tuple(ops)))
-    return ((d.slots, d.synchronous, d.allocation), tuple(mms), tuple(threads))
+    dev = (d.slots, d.synchronous, d.allocation)
+    if d.slot_cache:          # only when on: the keys of scenarios without it do not change
+        dev += (("slot_cache", d.slot_cache_size),)
+    return (dev, tuple(mms), tuple(threads))
 
 
 def _page_perms(s: Scenario):
