@@ -129,12 +129,14 @@ class Vmscan:
     def _shrink_one(self, folio: Folio):
         if not (yield from folio.lock.trylock()):
             return False
-        writeback, swapcache = yield from test_flags("folio_test_writeback/swapcache", folio.writeback,
-                                                     folio.swapcache)
+        # folio_test_anon is read in the same step: the anon bit changes only in the step that
+        # first maps the folio, under its lock (which we hold) or before it is published
+        writeback, swapcache, anon = yield from test_flags("folio_test_writeback/swapcache", folio.writeback,
+                                                           folio.swapcache, folio.anon)
         if writeback:
             yield from folio.lock.unlock()
             return False
-        if not swapcache and not (yield from folio.anon.read("folio_test_anon", cost="read")):
+        if not swapcache and not anon:
             # `if (folio_test_anon(folio) && folio_test_swapbacked(folio))` fails: a folio read
             # around the swap cache and not mapped yet (the bypass path's, between
             # swap_read_folio and its set_pte_at) has no mapping, so it is neither added to
