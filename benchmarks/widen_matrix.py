@@ -3,9 +3,9 @@ and once with one device option switched (e.g. slot_cache off), and print the ve
 side: which designs' verdicts an option changes.
 
     nice -n 10 .venv/bin/python benchmarks/widen_matrix.py --toggle slot_cache=false \
-        --time-limit 60 slotcache-slot-reuse slotcache-two-faults
+        --time-limit 60 slotcache-slot-reuse slotcache-two-faults slow/slotcache-flush-reuse
 
-Each cell is a stateful DPOR search (complete unless it says otherwise) with --time-limit seconds.
+A name is a file of tests/scenarios/widen without .toml (or a path to a .toml file).  Each cell is a stateful DPOR search (complete unless it says otherwise) with --time-limit seconds.
 """
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ from swaplab.scenarios import load_scenario
 from swaplab.verify import check
 
 WIDEN = Path(__file__).resolve().parent.parent / "tests" / "scenarios" / "widen"
-
-
-def _cell(v) -> str:
-    return f"{v.status} ({v.complete}, {v.executions} ex, {v.seconds:.0f}s)" if hasattr(v, "seconds") else \
-        f"{v.status} ({v.complete}, {v.executions} ex)"
 
 
 def main() -> None:
