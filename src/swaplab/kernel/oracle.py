@@ -82,8 +82,9 @@ def check_final_state(k) -> None:
         m = si.swap_map[off].peek()
         if m != SWAP_HAS_CACHE or si.cache[off].peek() is not None or refs[off]:
             raise Violation("accounting", f"swap slot {off} waits in {where}, but swap_map[{off}] = "
-                            f"{fmt_map(m)}, {refs[off]} PTE(s) refer to it and the swap cache "
-                            f"{'holds' if si.cache[off].peek() is not None else 'has no'} folio for it")
+                            f"{fmt_map(m)}, {refs[off]} PTE(s) name it and the swap cache "
+                            f"{'holds' if si.cache[off].peek() is not None else 'lacks'} a folio there: "
+                            "a slot in a per-cpu cache was handed out")
     for off in range(si.nslots):
         if off in parked:
             continue
