@@ -285,6 +285,36 @@ class UnuseForgetsUnlock(Kernel):
         return 0
 
 
+# --- the per-cpu swap slot cache (device option slot_cache) -----------------------------------------
+def with_slot_cache(text: str) -> str:
+    return text.replace("[device]\n", "[device]\nslot_cache = true\n", 1)
+
+
+class ParksTwice(Kernel):
+    """free_swap_slot puts the freed entry into slots_ret twice: two later flushes would free
+    it twice."""
+    name = "planted-parks-twice"
+
+    def free_swap_slot_to_cache(self, entry):
+        if not (yield from super().free_swap_slot_to_cache(entry)):
+            return False
+        cache = self._my_slots_cache()
+        yield from cache.slots_ret.write(cache.slots_ret.peek() + (entry,))
+        return True
+
+
+class AllocLeavesSlotCached(Kernel):
+    """folio_alloc_swap hands out a slot from the per-cpu cache without taking it out."""
+    name = "planted-alloc-leaves-slot-cached"
+
+    def folio_alloc_swap(self, folio):
+        entry = yield from super().folio_alloc_swap(folio)
+        if entry is not None:
+            cache = self._my_slots_cache()
+            yield from cache.slots.write((entry,) + cache.slots.peek())
+        return entry
+
+
 # --- switching one check off ------------------------------------------------------------------------
 class _DropRaises(ast.NodeTransformer):
     """Replace each ``raise`` inside function ``within`` whose source contains one of

@@ -168,25 +168,27 @@ def test_shrinking_drops_device_options_the_failure_does_not_need():
 def test_op_alphabet_has_every_operation_the_loader_accepts():
     from swaplab.scenarios.loader import OP_KINDS
     assert {k for k, _ in op_alphabet(1)} == set(OP_KINDS)
-    # two pages: read/write each page (4), four range ops × 3 non-empty page sets (12), fork, exit, swapoff
-    assert len(op_alphabet(2)) == 4 + 12 + 3
+    # two pages: read/write each page (4), four range ops × 3 non-empty page sets (12), fork, exit,
+    # swapoff, reclaim
+    assert len(op_alphabet(2)) == 4 + 12 + 4
 
 
 # Hand counts (the derivations):
 # Bound 1,1,1,1: slots = 1, so allocation is "lowest" only; synchronous 2 ways; the page 4 states
-#   (one swapped/swapcache page fits the one slot); without fork the thread is on A: 9 ops; with
-#   B forked from A the thread is on A or B: 18.  No two differ by a renaming (one thread, one
-#   page, values fixed by order): 2 × 4 × (9 + 18) = 216.
+#   (one swapped/swapcache page fits the one slot); without fork the thread is on A: 10 ops
+#   (read, write, pageout, willneed, dontneed, munmap, fork, exit, swapoff, reclaim); with B
+#   forked from A the thread is on A or B: 20.  No two differ by a renaming (one thread, one
+#   page, values fixed by order): 2 × 4 × (10 + 20) = 240.
 # Bound 2,1,1,1: threads are a multiset (thread order is a renaming, values and children are
-#   renamed with them): without fork 9 + C(9+1, 2) = 9 + 45 = 54, with fork 18 + C(19, 2) = 18 + 171
-#   = 189; 2 × 4 × (54 + 189) = 1944.
-# Bound 1,1,2,1: the one-page part is 216 as above.  Two pages: 16 state pairs minus the 4 that
-#   need two slots = 12; 19 ops (test above).  Renaming the two pages (Burnside, group of 2): raw
-#   12 × 19 = 228 without fork; fixed by the swap are the pairs of equal states that fit
+#   renamed with them): without fork 10 + C(10+1, 2) = 10 + 55 = 65, with fork 20 + C(21, 2) = 20 +
+#   210 = 230; 2 × 4 × (65 + 230) = 2360.
+# Bound 1,1,2,1: the one-page part is 240 as above.  Two pages: 16 state pairs minus the 4 that
+#   need two slots = 12; 20 ops (test above).  Renaming the two pages (Burnside, group of 2): raw
+#   12 × 20 = 240 without fork; fixed by the swap are the pairs of equal states that fit
 #   (present/present, none/none: 2) × the ops that name both pages or none (4 range ops on {0,1},
-#   fork, exit, swapoff: 7) = 14, so (228 + 14) / 2 = 121; with fork both counts double (thread on
-#   A or B): (456 + 28) / 2 = 242.  2 × (121 + 242) = 726; in all 216 + 726 = 942.
-@pytest.mark.parametrize("bound, expected", [("1,1,1,1", 216), ("2,1,1,1", 1944), ("1,1,2,1", 942)])
+#   fork, exit, swapoff, reclaim: 8) = 16, so (240 + 16) / 2 = 128; with fork both counts double
+#   (thread on A or B): (480 + 32) / 2 = 256.  2 × (128 + 256) = 768; in all 240 + 768 = 1008.
+@pytest.mark.parametrize("bound, expected", [("1,1,1,1", 240), ("2,1,1,1", 2360), ("1,1,2,1", 1008)])
 def test_enumeration_size_matches_the_hand_count(bound, expected):
     got = list(enumerate_scenarios(Bound.parse(bound)))
     assert len(got) == expected

@@ -41,6 +41,8 @@ OFF = {
     "swap-count": (["PTE(s) refer to slot"], "check_final_state", 1),
     "has-cache": (["pinned by nobody", "folio for it"], "check_final_state", 2),
     "inuse-pages": (["si->inuse_pages"], "check_final_state", 1),
+    "parked-twice": (["freed twice"], "check_final_state", 1),
+    "parked-in-use": (["was handed out"], "check_final_state", 1),
     "locked": (["is still locked"], "_check_folios", 1),
     "pg-swapcache": (["has PG_swapcache"], "_check_folios", 1),
     "mapcount": (["mapcount is"], "_check_folios", 1),
@@ -87,6 +89,15 @@ CASES = [
      "accounting", "swap_map[0] = 0x01 (count=1) but the swap cache holds a folio for it", None),
     ("inuse-pages", P.LosesInusePages, P.one_thread(["write 0 2"]),
      "accounting", "si->inuse_pages = 1 but 0 slots are in use", None),
+    # the slot cache (slot_cache = true): a freed slot parked twice passes every other check (its
+    # map is SWAP_HAS_CACHE, no folio, no PTE, counted once in inuse_pages)
+    ("parked-twice", P.ParksTwice, P.with_slot_cache(P.one_thread(["dontneed 0"])),
+     "accounting", "swap slot 0 waits in CPU 0's slots_ret (freed) and CPU 0's slots_ret (freed): it was "
+     "freed twice", None),
+    # a parked slot is skipped by the per-slot checks, so a count on it is seen by this one only
+    ("parked-in-use", P.AllocLeavesSlotCached, P.with_slot_cache(P.one_thread(["pageout 0"], PRESENT)),
+     "accounting", "swap slot 0 waits in CPU 0's slot cache (reserved), but swap_map[0] = 0x01 (count=1), "
+     "1 PTE(s) name it", None),
     ("locked", P.ForgetsUnlock, P.one_thread(["willneed 0"]),
      "leak", "folio#1 is still locked after every thread finished", None),
     ("pg-swapcache", P.HalfDeletesFromSwapCache, P.one_thread(["write 0 2"]),

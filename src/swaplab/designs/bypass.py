@@ -38,7 +38,7 @@ class Bypass(Kernel):
     def swapin_read_new_folio(self, folio, vmf):
         """The rest of the block, on the new locked folio: folio_add_lru, folio->swap = entry,
         swap_read_folio (which unlocks), folio->private = NULL."""
-        yield from folio.lru.write(True, "folio_add_lru", cost="flags")
+        yield from self.folio_add_lru(folio)
         # To provide entry to swap_read_folio()
         yield from folio.swap.write(vmf.entry, f"folio->swap = offset {vmf.entry}", cost="write")
         yield from self.swap_read_folio(folio, vmf.entry)

@@ -11,11 +11,12 @@ enumeration covers, for each bound:
   fork      with or without a child B forked from A before the threads start (pages shared)
   threads   1..T threads, each on A or B, each 1..K operations from the whole alphabet:
             read p, write p V, pageout/willneed/dontneed/munmap X (X a non-empty set of pages),
-            fork CHILD, exit, swapoff
+            fork CHILD, exit, swapoff, reclaim
 
 Values are never an enumeration dimension: every page holds and every write stores a value of
 its own, so that a lost write can never pass for a correct one (renaming values is a symmetry).
-Exclusive bits, explicit slots, several processes and longer threads are left to mutation.
+Exclusive bits, explicit slots, several processes, longer threads and the device's slot cache
+are left to mutation.
 
 The raw stream is a fixed product, smallest shapes first (see _shapes); a scenario is emitted when it is its class's representative
 (lang.is_canonical), so each class comes out exactly once and the position in the raw stream is
@@ -63,7 +64,7 @@ def op_alphabet(pages: int) -> list[tuple]:
     subsets = [c for r in range(1, pages + 1) for c in itertools.combinations(range(pages), r)]
     for k in RANGE_OPS:
         out += [(k, sub) for sub in subsets]
-    out += [("fork", ()), ("exit", ()), ("swapoff", ())]
+    out += [("fork", ()), ("exit", ()), ("swapoff", ()), ("reclaim", ())]
     return out
 
 

@@ -40,6 +40,10 @@ def to_toml(s: Scenario) -> str:
         out.append(f"vm_swap_full = {_q(d.vm_swap_full)}")
     if d.read_errors:
         out.append("read_errors = [" + ", ".join(str(x) for x in d.read_errors) + "]")
+    if d.slot_cache:          # issue 12 widen e: written only when on, so older files stay as they were
+        out.append("slot_cache = true")
+        if d.slot_cache_size != 64:
+            out.append(f"slot_cache_size = {d.slot_cache_size}")
     for m in s.mms:
         out += ["", "[[mm]]", f"name = {_q(m.name)}"]
         if m.forked_from:
@@ -128,8 +132,10 @@ def encode(s: Scenario, thread_order=None, page_perm=None) -> tuple:
                 ops.append((o.kind, addrs, val(o.value) if o.value is not None else -1, -1))
         threads.append((mm_index[t.mm], tuple(ops)))
     # read errors name slots, which the canonical form keeps as they are (as it keeps a page's slot)
-    return ((d.slots, d.synchronous, d.allocation, d.vm_swap_full, tuple(sorted(d.read_errors))),
-            tuple(mms), tuple(threads))
+    dev = (d.slots, d.synchronous, d.allocation, d.vm_swap_full, tuple(sorted(d.read_errors)))
+    if d.slot_cache:          # only when on: the keys of scenarios without it do not change
+        dev += (("slot_cache", d.slot_cache_size),)
+    return (dev, tuple(mms), tuple(threads))
 
 
 def _page_perms(s: Scenario):

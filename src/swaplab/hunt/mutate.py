@@ -3,9 +3,10 @@
 Insert, delete or swap operations (within a thread, or move one to another thread), add a thread
 or a fork (an operation, or a child process forked before the threads start), change a page's
 initial state (present, swapped, swapcache, none), its exclusive bit or its slot, add a page,
-change the device's size or options (vm_swap_full never/computed, a read error on a slot).
-Every result goes through the loader; a mutation the loader refuses is dropped (the caller
-tries another).  Values stay fresh: a new write stores a value nobody stored before.
+change the device's size or options (vm_swap_full never/computed, a read error on a slot, the
+per-cpu slot cache).  Every result goes through the loader; a mutation the loader refuses is
+dropped (the caller tries another).  Values stay fresh: a new write stores a value nobody stored
+before.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def _fresh_child(s) -> str:
 
 def random_op(rng: random.Random, s, mm_name: str) -> Op:
     n = _npages(s, mm_name)
-    kind = rng.choice(["read", "write", "read", "write"] + list(RANGE_OPS) + ["fork", "exit", "swapoff"])
+    kind = rng.choice(["read", "write", "read", "write"] + list(RANGE_OPS) + ["fork", "exit", "swapoff", "reclaim"])
     if kind in ("read", "write"):
         o = Op(kind, [rng.randrange(n)])
         if kind == "write":
@@ -179,8 +180,13 @@ def _add_page(rng, s, lim):
 
 def _device(rng, s, lim):
     d = s.device
-    what = rng.choice(["slots", "synchronous", "allocation", "vm_swap_full", "read_error"])
-    if what == "slots":
+    what = rng.choice(["slots", "synchronous", "allocation", "vm_swap_full", "read_error", "slot_cache"])
+    if what == "slot_cache":
+        # issue 12 widen e: the per-cpu slot cache, with a batch of 64 (the kernel's) or 1 (the
+        # smallest, so that a freed slot goes back to the device on the next free)
+        d.slot_cache = not d.slot_cache
+        d.slot_cache_size = rng.choice((64, 1)) if d.slot_cache else 64
+    elif what == "slots":
         d.slots = rng.randint(1, lim.slots)
         d.read_errors = [x for x in d.read_errors if x < d.slots]   # the slots that still exist
     elif what == "synchronous":

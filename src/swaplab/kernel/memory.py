@@ -39,7 +39,7 @@ from ..engine import Step, Violation, note_lazy, retry
 from ..engine.runtime import CTX
 from .state import MM, SWP_STABLE_WRITES, Folio, test_flags
 from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
-                    PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
+                    PG_anon, PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
                     VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
 
 ZERO_PFN = 0
@@ -278,7 +278,9 @@ class Memory:
             new = pte_present(ZERO_PFN, write=False)
             folio = None
         else:
-            folio = self.alloc_folio(0, addr, PG_uptodate | PG_anon_exclusive | PG_lru)
+            # folio_add_new_anon_rmap (PG_anon) and folio_add_lru_vma come right before
+            # set_pte_at, under the PTL: the folio is private until then
+            folio = self.alloc_folio(0, addr, PG_uptodate | PG_anon_exclusive | PG_lru | PG_anon)
             new = pte_present(folio.pfn, write=True, dirty=True)
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
@@ -305,6 +307,11 @@ class Memory:
         pte = vmf.orig_pte
         if pte.kind == "migration":
             return (yield from self.migration_entry_wait(vmf))
+        if pte.kind == "poisoned":
+            # handle_pte_marker() v6.6: `if (marker & PTE_MARKER_POISONED) return
+            # VM_FAULT_HWPOISON;` (a signal to the task: the model's one error code)
+            note_lazy(lambda: "the PTE is a poisoned swap entry (its slot could not be read): the access fails")
+            return VM_FAULT_SIGBUS
         raise Violation("crash", f"do_swap_page: unexpected non-swap entry {pte} (SIGBUS)")
 
     def migration_entry_wait(self, vmf: Vmf):
@@ -465,9 +472,10 @@ class Memory:
         # PG_lru is not touched: the folio went on the LRU when it was read in (folio_add_lru),
         # and one that reclaim has isolated stays off it (do_swap_page adds to the LRU only
         # KSM's new copy, which is not modeled)
-        yield Step(((cell, True), (folio.mapcount, True)) + excl,
+        yield Step(((cell, True), (folio.mapcount, True), (folio.anon, True)) + excl,
                    f"do_swap_page: set_pte_at({new})", cost="set_pte")
         folio.mapcount.value += 1             # folio_add_anon_rmap_pte(..., rmap_flags)
+        folio.anon.value = True               # page_add_anon_rmap: folio->mapping = anon_vma
         if rmap_exclusive:
             folio.anon_exclusive.value = True  # RMAP_EXCLUSIVE: SetPageAnonExclusive
         cell.value = new
@@ -632,7 +640,7 @@ class Memory:
             data = 0
         else:
             data = yield from old.data.read(f"__wp_page_copy_user(folio#{old.pfn})", cost="copy_page")
-        new = self.alloc_folio(data, addr, PG_uptodate | PG_anon_exclusive | PG_lru)
+        new = self.alloc_folio(data, addr, PG_uptodate | PG_anon_exclusive | PG_lru | PG_anon)
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
         npte = pte_present(new.pfn, write=True, dirty=True)
@@ -757,7 +765,13 @@ class Memory:
         """copy_nonpresent_pte() for a non-swap entry (a migration entry, a design's marker),
         both PTLs held; the counterpart of zap_nonswap_entry.  In the model only a design's
         marker can be one, and a fault holds mmap_lock for read while any marker it installed
-        exists; fork holds it for write, so it can never see one."""
+        exists; fork holds it for write, so it can never see one.  A poisoned entry (swapoff's,
+        after a read error) is copied (copy_pte_marker v6.6: "Always copy error entries")."""
+        if pte.kind == "poisoned":
+            dst = child.pte[addr]
+            yield Step(((dst, True),), f"copy_nonpresent_pte: copy_pte_marker to {child.name}", cost="set_pte")
+            dst.value = pte
+            return
         raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
         yield  # pragma: no cover
 

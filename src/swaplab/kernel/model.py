@@ -11,15 +11,16 @@ from .rmap import Rmap
 from .state import MM, SwapInfo
 from .swap_state import SwapState
 from .swapfile import Swapfile
+from .swap_slots import SwapSlots
 from .swapoff import Swapoff
 from .vmscan import Vmscan
 from ..engine.statehash import static_type
 from ..scenarios.loader import Device, MMSpec, Op, Page, Scenario, ThreadSpec
-from .types import (PG_anon_exclusive, PG_lru, PG_swapcache, PG_uptodate, SWAP_HAS_CACHE, pte_present,
+from .types import (PG_anon, PG_anon_exclusive, PG_lru, PG_swapcache, PG_uptodate, SWAP_HAS_CACHE, pte_present,
                     swp_entry_to_pte)
 
 
-class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
+class Kernel(Memory, Swapfile, SwapSlots, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     """The classic design: every swap-in goes through the swap cache (kernels before v4.15, and
     the path for a swap count above one ever since)."""
 
@@ -34,7 +35,8 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
     def __init__(self, scenario):
         self.scenario = scenario
         dev = scenario.device
-        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation, dev.vm_swap_full, dev.read_errors)
+        self.si = SwapInfo(dev.slots, dev.synchronous, dev.allocation, dev.vm_swap_full, dev.read_errors,
+                           dev.slot_cache, dev.slot_cache_size, len(scenario.threads))
         self.mms: dict[str, MM] = {}
         # init_mm.mmlist (the names of the mms on it, in list order) and mmlist_lock: swapoff's
         # try_to_unuse walks it; try_to_unmap_one and fork's copy_nonpresent_pte add an mm
@@ -43,6 +45,8 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         self.mmlist_lock = SpinLock("mmlist_lock")
         self.folios = {}
         self.lru_unread = False                   # PG_lru needs no scheduling point (declare_unshared)
+        # a `reclaim` operation walks the LRU: folio_add_lru makes a folio reachable (vmscan)
+        self.background_reclaim = any(op.kind == "reclaim" for t in scenario.threads for op in t.ops)
         zero = self.alloc_folio(0, -1, PG_uptodate)
         zero.ref._v = 1 << 30                     # the zero page is never freed
         self.stats: dict[str, int] = {}
@@ -84,7 +88,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         kinds = {op.kind for spec in threads for op in spec.ops}
         # Only reclaim reads PG_lru (isolating a folio from its LRU list); without it, the
         # flag is its folio's allocator's alone even after the folio is published.
-        self.lru_unread = "pageout" not in kinds
+        self.lru_unread = not kinds & {"pageout", "reclaim"}
         writers = {spec.mm for spec in threads for op in spec.ops
                    if op.kind in ("fork", "munmap", "exit")}
         for name, mm in self.mms.items():
@@ -108,6 +112,12 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         self.si.users_live.private = FROZEN
         for t, cell in self.si.users_all().items():
             cell.private = t
+        if self.si.slot_cache:
+            # only swapoff writes swap_slot_cache_enabled and drains another CPU's slot cache
+            self.si.slot_cache_enabled.private = FROZEN
+            for t, cache in enumerate(self.si.swp_slots):
+                for obj in cache.objects():
+                    obj.private = t
 
     # --- initial state ------------------------------------------------------------------------
     def _take_slot(self, want: int | None) -> int:
@@ -123,10 +133,11 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
         self.mmlist._v = tuple(self.mms)
         # mm_users: one reference per task using the mm.  The scenario's threads on an mm are
         # its tasks, except a thread that only runs swapoff (a syscall on no mm of its own: a
-        # separate process).  An mm with no such thread, and a child fork creates, belongs to
+        # separate process) or reclaim (kswapd, a kernel thread).  An mm with no such thread, and a child fork creates, belongs to
         # a task the scenario does not run, which holds the one reference new_mm gives.
         for name, mm in self.mms.items():
-            n = sum(1 for t in sc.threads if t.mm == name and any(op.kind != "swapoff" for op in t.ops))
+            n = sum(1 for t in sc.threads if t.mm == name and any(op.kind not in ("swapoff", "reclaim")
+                                                                  for op in t.ops))
             mm.users._v = max(n, 1)
 
     def _build_mms(self, sc) -> None:
@@ -139,7 +150,7 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
             for addr, page in enumerate(spec.pages):
                 mm.logical[addr] = page.value if page.state != "none" else 0
                 if page.state == "present":
-                    f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru |
+                    f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru | PG_anon |
                                          (PG_anon_exclusive if page.exclusive else 0))
                     f.mapcount._v = 1
                     mm.pte[addr]._v = pte_present(f.pfn, write=page.exclusive, dirty=True)
@@ -150,7 +161,8 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
                     si.inuse_pages._v += 1
                     mm.pte[addr]._v = swp_entry_to_pte(off, page.exclusive)
                     if page.state == "swapcache":
-                        f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru | PG_swapcache)
+                        # swapped out from a mapping: anonymous (folio->mapping stays)
+                        f = self.alloc_folio(page.value, addr, PG_uptodate | PG_lru | PG_swapcache | PG_anon)
                         f.swap._v = off
                         si.cache[off]._v = f.pfn
                         si.swap_map[off]._v = 1 | SWAP_HAS_CACHE
@@ -200,6 +212,8 @@ class Kernel(Memory, Swapfile, SwapState, Rmap, Vmscan, Madvise, Swapoff):
             yield from self.mmput(mm)
         elif k == "swapoff":
             yield from self.swapoff()
+        elif k == "reclaim":
+            yield from self.shrink_lru()
         elif k == "think":
             # user-space work between accesses (timed simulation only): no shared state
             yield Step((), f"user work ({op.value} ns)", cost="think", n=op.value)

@@ -7,7 +7,7 @@ that change it live in the modules named after the kernel files (memory.py, swap
 from __future__ import annotations
 
 from ..engine import Array, Cell, RWSem, SleepLock, SpinLock, Step, Violation, WaitQueue, guarded_by
-from .types import (PG_anon_exclusive, PG_dirty, PG_lru, PG_swapcache, PG_uptodate, PG_writeback, PTE_NONE,
+from .types import (PG_anon, PG_anon_exclusive, PG_dirty, PG_lru, PG_swapcache, PG_uptodate, PG_writeback, PTE_NONE,
                     fmt_map)
 
 
@@ -88,6 +88,10 @@ class Folio:
         self.anon_exclusive = OwnedCell(self, f"{name}.PageAnonExclusive", bool(flags & PG_anon_exclusive))
         self.lru = OwnedCell(self, f"{name}.PG_lru", bool(flags & PG_lru))
         self.swap = OwnedCell(self, f"{name}.swap", None)          # folio->swap: the slot offset
+        # folio_test_anon(): folio->mapping has PAGE_MAPPING_ANON once the folio was first
+        # mapped; read only by background reclaim (a folio read around or into the swap cache
+        # and not mapped yet is not anonymous, so shrink_folio_list will not add_to_swap it)
+        self.anon = OwnedCell(self, f"{name}.mapping_anon", bool(flags & PG_anon))
         self.data = OwnedCell(self, f"{name}.data", data)
         # Changed only with the folio locked (add_to_swap_cache, __delete_from_swap_cache and
         # the read completion assert folio_test_locked); tests of them by the lock holder need
@@ -103,7 +107,7 @@ class Folio:
         return (self.swapcache, self.uptodate, self.dirty, self.writeback, self.anon_exclusive, self.lru)
 
     def fields(self):
-        return (self.lock, self.ref, self.mapcount, *self.flag_cells(), self.swap, self.data)
+        return (self.lock, self.ref, self.mapcount, *self.flag_cells(), self.swap, self.anon, self.data)
 
     def make_private(self, tid: int, lru_stays: bool = False) -> None:
         """A newly allocated folio: only ``tid`` can reach it until it is published.  With
@@ -188,7 +192,7 @@ class SwapInfo:
         return self._users
 
     def __init__(self, nslots: int, synchronous: bool, policy: str, swap_full: str = "never",
-                 read_errors=()):
+                 read_errors=(), slot_cache: bool = False, slot_cache_size: int = 64, ncpus: int = 1):
         # a synchronous device is zram, which asks for stable writes (it compresses the page
         # while it is under writeback); a slower disk is modeled without them
         flags = SWP_WRITEOK | (SWP_SYNCHRONOUS_IO | SWP_STABLE_WRITES if synchronous else 0)
@@ -217,6 +221,33 @@ class SwapInfo:
         self.cache = _owned_array(self, "swap_cache", nslots)     # xarray slot: folio pfn or None
         self.cache_lock = SpinLock("swap_cache.xa_lock")
         self.swapcache_wq = WaitQueue("swapcache_wq")   # 01626a18's global wait queue
+        # the per-cpu swap slot cache (mm/swap_slots.c), a device option: one per thread (each
+        # thread is its own CPU), or none when the option is off (kernel/swap_slots.py)
+        self.slot_cache = slot_cache
+        self.slot_cache_size = slot_cache_size           # SWAP_SLOTS_CACHE_SIZE (SWAP_BATCH, 64)
+        self.swp_slots = [SwapSlotsCache(t) for t in range(ncpus)] if slot_cache else []
+
+
+class SwapSlotsCache:
+    """struct swap_slots_cache of one CPU (mm/swap_slots.c v6.6): ``slots`` are slots taken
+    from the device for this CPU's next allocations (swap_map SWAP_HAS_CACHE, no folio),
+    handed out from the front (cache->cur); ``slots_ret`` are freed slots waiting to go back
+    (still SWAP_HAS_CACHE, the device's copy not yet discarded).  alloc_lock (a mutex) guards
+    ``slots``, free_lock (a spinlock) ``slots_ret``; besides this CPU only the drain at
+    swapoff takes them."""
+
+    def __init__(self, cpu: int):
+        self.alloc_lock = SleepLock(f"swp_slots[{cpu}].alloc_lock")
+        self.free_lock = SpinLock(f"swp_slots[{cpu}].free_lock")
+        self.slots = Cell(f"swp_slots[{cpu}].slots", ())
+        self.slots_ret = Cell(f"swp_slots[{cpu}].slots_ret", ())
+
+    def objects(self):
+        return (self.alloc_lock, self.free_lock, self.slots, self.slots_ret)
+
+    def held(self) -> tuple:
+        """The slots this cache holds (both lists), for the oracle."""
+        return self.slots.peek() + self.slots_ret.peek()
 
 
 def _owned_array(owner, name: str, n: int) -> Array:

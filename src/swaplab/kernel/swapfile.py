@@ -108,8 +108,11 @@ class Swapfile:
     def free_swap_slot(self, entry: int):
         """free_swap_slot() → swapcache_free_entries() → swap_entry_free() v6.6, without the
         per-cpu slot cache: under the lock, swap_map goes 0 and swap_range_free() lets zram
-        discard the slot's data (swap_slot_free_notify)."""
+        discard the slot's data (swap_slot_free_notify).  With the device option
+        ``slot_cache`` the slot may wait in this CPU's slots_ret first (swap_slots.py)."""
         si = self.si
+        if si.slot_cache and (yield from self.free_swap_slot_to_cache(entry)):
+            return
         cell, data = si.swap_map[entry], si.zram[entry]
         yield from si.lock.locked_step(((cell, True), (data, True), (si.inuse_pages, True)),
                                        f"swap_entry_free(offset {entry})", cost="swap_map")

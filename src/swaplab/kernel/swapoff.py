@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
 from .state import SWP_WRITEOK
-from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
+from .types import PTE_POISONED, SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
@@ -48,9 +48,15 @@ class Swapoff:
             return -22                            # -EINVAL
         si.flags.value &= ~SWP_WRITEOK
         yield from si.slot_cache_enabled.write(False, "disable_swap_slots_cache_lock", cost="write")
+        if si.slot_cache:
+            yield from self.drain_swap_slots_cache()
         yield from self.try_to_unuse()
-        # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users
-        yield from si.slot_cache_enabled.write(True, "reenable_swap_slots_cache_unlock", cost="write")
+        # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users:
+        # `swap_slot_cache_enabled = has_usable_swap();`, false with the one device off
+        # swap_active_head (plist_del before try_to_unuse).  Without the slot_cache option the
+        # model keeps writing true, as it always has (docs/model.md, "widen e").
+        yield from si.slot_cache_enabled.write(not si.slot_cache, "reenable_swap_slots_cache_unlock",
+                                               cost="write")
         yield from si.users_live.write(False, "percpu_ref_kill(&si->users)", cost="write")
         # synchronize_rcu(); wait_for_completion(&si->comp): every user has gone
         pcpu = si.users_all()
@@ -169,12 +175,30 @@ class Swapoff:
             yield from mm.ptl.unlock()
             return 0
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
-            raise Violation("crash", f"unuse_pte: folio#{folio.pfn} not uptodate (read error)")
+            # v6.6: the read failed (device read_errors); the PTE becomes a poisoned marker and
+            # the slot's count is dropped, so swapoff can finish:
+            #     if (unlikely(hwpoisoned || !folio_test_uptodate(folio))) {
+            #             ... swp_entry = make_poisoned_swp_entry();
+            #             new_pte = swp_entry_to_pte(swp_entry);
+            #             ret = 0;
+            #             goto setpte;
+            #     }
+            #     ...
+            # setpte:
+            #     set_pte_at(vma->vm_mm, addr, pte, new_pte);
+            #     swap_free(entry);
+            yield Step(((cell, True),), "unuse_pte: set_pte_at(make_poisoned_swp_entry()) (read failed)",
+                       cost="set_pte")
+            cell.value = PTE_POISONED
+            yield from self.swap_free(entry)
+            yield from mm.ptl.unlock()
+            return 0
         new = pte_present(folio.pfn, write=False)
-        yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True)),
-                   f"unuse_pte: set_pte_at({new})", cost="set_pte")
+        yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True),
+                    (folio.anon, True)), f"unuse_pte: set_pte_at({new})", cost="set_pte")
         folio.ref.value += 1
         folio.mapcount.value += 1
+        folio.anon.value = True                    # page_add_anon_rmap
         if cur.excl:
             folio.anon_exclusive.value = True      # RMAP_EXCLUSIVE
         cell.value = new

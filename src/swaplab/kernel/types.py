@@ -42,6 +42,9 @@ PG_dirty = 1 << 2
 PG_writeback = 1 << 3
 PG_anon_exclusive = 1 << 4   # PageAnonExclusive, kept per folio (one page per folio here)
 PG_lru = 1 << 5
+# not a page flag: folio->mapping's PAGE_MAPPING_ANON bit (folio_test_anon), set when the folio
+# is first mapped (folio_add_new_anon_rmap / page_add_anon_rmap) and kept until it is freed
+PG_anon = 1 << 6
 
 # --- fault return codes (vm_fault_t) ----------------------------------------------------
 VM_FAULT_OOM = 0x1
@@ -60,7 +63,8 @@ class Pte(NamedTuple):
 
     kind: "none", "present" (pfn, write, dirty), "swp" (offset, excl: the swp-pte exclusive bit of
     1493a1913e34), "migration" (pfn), "marker" (pfn: a design's swap-in-in-progress marker,
-    which refers to a locked folio as a migration entry does).
+    which refers to a locked folio as a migration entry does), "poisoned" (the marker swapoff
+    leaves where a slot could not be read).
     """
     kind: str
     pfn: int = -1
@@ -78,10 +82,17 @@ class Pte(NamedTuple):
             return f"swp(offset {self.offset}{', excl' if self.excl else ''})"
         if self.kind == "marker":
             return f"swapin_marker(folio#{self.pfn}, offset {self.offset})"
+        if self.kind == "poisoned":
+            return "make_poisoned_swp_entry()"
         return f"{self.kind}(folio#{self.pfn})"
 
 
 PTE_NONE = Pte("none")
+
+
+# swapoff's replacement for a swap PTE whose slot could not be read (unuse_pte v6.6): a PTE
+# marker (PTE_MARKER_POISONED) that holds no swap reference; an access to it fails
+PTE_POISONED = Pte("poisoned")
 
 
 def pte_present(pfn: int, write: bool, dirty: bool = False) -> Pte:

@@ -15,7 +15,7 @@ class Vmscan:
     def add_to_swap(self, folio: Folio):
         """add_to_swap() v6.6: folio_alloc_swap (a slot with SWAP_HAS_CACHE), add_to_swap_cache,
         folio_mark_dirty.  False when no slot is free."""
-        entry = yield from self.get_swap_pages()
+        entry = yield from self.folio_alloc_swap(folio)
         if entry is None:
             return False
         yield from self.add_to_swap_cache(folio, entry)
@@ -69,6 +69,53 @@ class Vmscan:
             yield from self.put_swap_folio(entry)
         return ok
 
+    def folio_add_lru(self, folio: Folio):
+        """folio_add_lru() v6.6: the folio goes on the LRU, where background reclaim can isolate
+        it (the per-cpu batch that delays this in the kernel is not modeled): with a ``reclaim``
+        operation in the scenario, a folio still private to its allocator is published here."""
+        yield from folio.lru.write(True, "folio_add_lru", cost="flags")
+        if self.background_reclaim:
+            folio.publish()
+
+    def shrink_lru(self):
+        """One pass of background reclaim (kswapd, or direct reclaim) over the anonymous LRU:
+        shrink_inactive_list() v6.6 → isolate_lru_folios() under lru_lock, for every folio on
+        the LRU (PG_lru):
+
+            if (!folio_try_get(folio))
+                    goto move;
+            if (!folio_test_clear_lru(folio)) {
+                    folio_put(folio);
+                    goto move;
+            }
+
+        then shrink_folio_list() on what it isolated.  It reaches what MADV_PAGEOUT cannot:
+        folios no PTE maps (a swap-cache folio left by MADV_WILLNEED or a losing racer, the
+        bypass path's folio before it is mapped) and shared ones (try_to_unmap walks every
+        mapping).  Simplifications (docs/model.md, "widen b"): one pass over the whole LRU
+        (no scan priorities, no active/inactive lists, references ignored as MADV_PAGEOUT
+        ignores them), the isolation is one step (lru_lock held over the walk), a folio that
+        is on the LRU only through a per-cpu batch is treated as on it, and a new anonymous
+        folio reaches the LRU in the step that maps it (do_anonymous_page and wp_page_copy
+        call folio_add_lru_vma right before set_pte_at under the PTL)."""
+        while True:
+            cands = [f for pfn, f in sorted(self.folios.items()) if pfn != 0 and f.lru.private == -1]
+            acc = tuple(x for f in cands for x in ((f.lru, True), (f.ref, True)))
+            yield Step(acc, "isolate_lru_folios: folio_try_get && folio_test_clear_lru (lru_lock)",
+                       cost="atomic")
+            now = [f for pfn, f in sorted(self.folios.items()) if pfn != 0 and f.lru.private == -1]
+            if now != cands:
+                continue            # a folio was published or freed before the step ran: look again
+            break
+        isolated = []
+        for f in cands:
+            if f.lru.value:
+                f.lru.value = False
+                f.ref.value += 1
+                isolated.append(f)
+        note_lazy(lambda: "isolated " + (", ".join(repr(f) for f in isolated) or "nothing"))
+        yield from self.shrink_folio_list(isolated)
+
     def shrink_folio_list(self, folios):
         """shrink_folio_list() v6.12 for isolated anonymous folios (MADV_PAGEOUT: references
         ignored).  Each folio ends freed, or kept and put back on the LRU."""
@@ -82,9 +129,20 @@ class Vmscan:
     def _shrink_one(self, folio: Folio):
         if not (yield from folio.lock.trylock()):
             return False
-        writeback, swapcache = yield from test_flags("folio_test_writeback/swapcache", folio.writeback,
-                                                     folio.swapcache)
+        # folio_test_anon is read in the same step: the anon bit changes only in the step that
+        # first maps the folio, under its lock (which we hold) or before it is published
+        writeback, swapcache, anon = yield from test_flags("folio_test_writeback/swapcache", folio.writeback,
+                                                           folio.swapcache, folio.anon)
         if writeback:
+            yield from folio.lock.unlock()
+            return False
+        if not swapcache and not anon:
+            # `if (folio_test_anon(folio) && folio_test_swapbacked(folio))` fails: a folio read
+            # around the swap cache and not mapped yet (the bypass path's, between
+            # swap_read_folio and its set_pte_at) has no mapping, so it is neither added to
+            # swap nor written (pageout: `if (!mapping) return PAGE_KEEP`) nor removed
+            # (`if (!mapping || !__remove_mapping(...)) goto keep_locked`)
+            note_lazy(lambda: f"folio#{folio.pfn} is not anonymous (folio->mapping is NULL): keep_locked")
             yield from folio.lock.unlock()
             return False
         if not swapcache:

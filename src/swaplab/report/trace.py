@@ -8,7 +8,8 @@ from ..engine.objects import Cell
 
 # Helper frames that say nothing to a kernel reader.
 _HIDDEN = {"run_thread", "do_op", "body", "setup", "inc", "phil", "read", "write", "rmw", "locked_step"}
-_NOISE = ("reader[", "pcpu[", ".lock", "users.")
+# folio->mapping's anon bit (issue 12 widen b) is set with the mapping it follows: noise too
+_NOISE = ("reader[", "pcpu[", ".lock", "users.", ".mapping_anon")
 
 
 def _fmt(obj, v) -> str:

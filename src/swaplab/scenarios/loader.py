@@ -10,6 +10,8 @@ validated, and an error names the file, the line and what to do about it.
     allocation = "lowest"     # or "any": every free slot is explored
     vm_swap_full = "never"    # or "computed": nr_swap_pages * 2 < total_swap_pages
     read_errors = []          # slots whose every read fails (zram: decompression error)
+    slot_cache = false        # the per-cpu swap slot cache (mm/swap_slots.c)
+    slot_cache_size = 64      # its batch, SWAP_SLOTS_CACHE_SIZE (1 to 64; needs slot_cache)
     [[mm]]
     name = "A"
     pages = [{ state = "swapped", value = 1 }]   # present | swapped | swapcache | none
@@ -21,7 +23,8 @@ validated, and an error names the file, the line and what to do about it.
     bypass = "data-loss"      # a violation kind, or "ok"
 
 Operations: read A | write A V | pageout A.. | willneed A.. | dontneed A.. | munmap A.. |
-fork CHILD | exit | swapoff.  A.. is one or more page numbers, or "all".
+fork CHILD | exit | swapoff | reclaim (one pass of background reclaim over the LRU).  A.. is
+one or more page numbers, or "all".
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from pathlib import Path
 VERDICTS = ("ok", "data-loss", "stale-mapping", "accounting", "leak", "use-after-free", "deadlock",
             "livelock", "crash", "step-bound")
 OP_KINDS = {"read": 1, "write": 2, "pageout": -1, "willneed": -1, "dontneed": -1, "munmap": -1,
-            "fork": 1, "exit": 0, "swapoff": 0}
+            "fork": 1, "exit": 0, "swapoff": 0, "reclaim": 0}
 PAGE_STATES = ("present", "swapped", "swapcache", "none")
 
 
@@ -56,6 +59,9 @@ class Device:
     vm_swap_full: str = "never"
     # slots whose reads fail (swap_read_folio leaves the folio !uptodate: do_swap_page SIGBUS)
     read_errors: list = field(default_factory=list)
+    # the per-cpu swap slot cache (mm/swap_slots.c): off by default (docs/model.md, "widen e")
+    slot_cache: bool = False
+    slot_cache_size: int = 64          # SWAP_SLOTS_CACHE_SIZE
 
 
 @dataclass
@@ -218,8 +224,8 @@ class _Validator:
         line = self.lines.find("[device]")
         if not isinstance(t, dict):
             self.err(line, "[device] must be a table")
-        self._known(t, {"slots", "synchronous", "allocation", "vm_swap_full", "read_errors"},
-                    "[device]", line)
+        self._known(t, {"slots", "synchronous", "allocation", "vm_swap_full", "read_errors", "slot_cache",
+                        "slot_cache_size"}, "[device]", line)
         dev = Device()
         if "slots" in t:
             dev.slots = self._int(t["slots"], "device.slots", self.lines.find("slots", after=(line or 1) - 1),
@@ -238,6 +244,15 @@ class _Validator:
                 self.err(self.lines.find("vm_swap_full"),
                          f"device.vm_swap_full is {t['vm_swap_full']!r}; use \"never\" or \"computed\"")
             dev.vm_swap_full = t["vm_swap_full"]
+        if "slot_cache" in t:
+            if not isinstance(t["slot_cache"], bool):
+                self.err(self.lines.key("slot_cache"), "device.slot_cache must be true or false")
+            dev.slot_cache = t["slot_cache"]
+        if "slot_cache_size" in t:
+            dev.slot_cache_size = self._int(t["slot_cache_size"], "device.slot_cache_size",
+                                            self.lines.key("slot_cache_size"), 1, 64)
+            if not dev.slot_cache:
+                self.err(self.lines.key("slot_cache_size"), "device.slot_cache_size needs slot_cache = true")
         if "read_errors" in t:
             el = self.lines.find("read_errors")
             if not isinstance(t["read_errors"], list):

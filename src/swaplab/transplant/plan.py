@@ -23,6 +23,7 @@ WHY_NOT_OP = {
     "exit": "exit tears down the whole process the program runs in",
     "swapoff": "swapoff removes the device every iteration relies on (and try_to_unuse has no delay point)",
     "munmap": "a load of an unmapped page is SIGSEGV in the program, not a skipped access",
+    "reclaim": "background reclaim (kswapd) cannot be started on one page at a chosen moment from user space",
     "think": "timed-simulation operations mean nothing on a real machine",
     "think_until": "timed-simulation operations mean nothing on a real machine",
 }
