@@ -35,6 +35,10 @@ def to_toml(s: Scenario) -> str:
     d = s.device
     out += ["", "[device]", f"slots = {d.slots}", f"synchronous = {'true' if d.synchronous else 'false'}",
             f"allocation = {_q(d.allocation)}"]
+    if d.vm_swap_full != "never":
+        out.append(f"vm_swap_full = {_q(d.vm_swap_full)}")
+    if d.read_errors:
+        out.append("read_errors = [" + ", ".join(str(x) for x in d.read_errors) + "]")
     for m in s.mms:
         out += ["", "[[mm]]", f"name = {_q(m.name)}"]
         if m.forked_from:
@@ -122,7 +126,8 @@ def encode(s: Scenario, thread_order=None, page_perm=None) -> tuple:
             else:
                 ops.append((o.kind, addrs, val(o.value) if o.value is not None else -1, -1))
         threads.append((mm_index[t.mm], tuple(ops)))
-    return ((d.slots, d.synchronous, d.allocation), tuple(mms), tuple(threads))
+    return ((d.slots, d.synchronous, d.allocation, d.vm_swap_full, tuple(d.read_errors)), tuple(mms),
+            tuple(threads))
 
 
 def _page_perms(s: Scenario):
@@ -140,7 +145,9 @@ def _candidates(s: Scenario):
             for k in range(2, len(m.pages) + 1):
                 n_page *= k
     thread_orders = list(itertools.permutations(range(n_threads)))
-    if len(thread_orders) * n_page > MAX_PERMUTATIONS:
+    # read errors name slots, and the loader hands slots out in page order: renaming pages would
+    # move an error to another page, so such scenarios keep their page order
+    if len(thread_orders) * n_page > MAX_PERMUTATIONS or s.device.read_errors:
         page_perms = [None]
     else:
         page_perms = list(_page_perms(s))

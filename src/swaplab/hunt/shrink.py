@@ -1,6 +1,6 @@
 """Shrinking a finding: delta debugging (Zeller's ddmin) over the parts of a scenario, level by
 level as in hierarchical delta debugging: threads, then operations, then pages and forked
-processes, then slots and the options (allocation, exclusive bits, explicit slots, swap-cache
+processes, then slots and the options (allocation, vm_swap_full, read errors, exclusive bits, explicit slots, swap-cache
 pages), then values (renumbered) — to a fixed point.  A candidate is kept when the loader accepts
 it and the design still fails with the same violation kind in the same kernel function.  The
 schedule is then the engine's own minimal counterexample (fewest preemptions, then fewest steps).
@@ -118,6 +118,15 @@ class Shrinker:
         for slots in range(1, s.device.slots):
             c = copy.deepcopy(s)
             c.device.slots = slots
+            c.device.read_errors = [x for x in c.device.read_errors if x < slots]
+            candidates.append(c)
+        if s.device.vm_swap_full != "never":
+            c = copy.deepcopy(s)
+            c.device.vm_swap_full = "never"
+            candidates.append(c)
+        for x in s.device.read_errors:
+            c = copy.deepcopy(s)
+            c.device.read_errors = [y for y in c.device.read_errors if y != x]
             candidates.append(c)
         if s.device.allocation != "lowest":
             c = copy.deepcopy(s)
