@@ -18,9 +18,10 @@ from swaplab.hunt.coordinator import HuntConfig, hunt
 from swaplab.hunt.enumerate import Bound, enumerate_scenarios, op_alphabet, raw_size
 from swaplab.hunt.lang import canonical, is_canonical, to_toml, validated
 from swaplab.hunt.mutate import mutate
+from swaplab.hunt.seeds import seed_texts
 from swaplab.hunt.shrink import Shrinker, ddmin, drop_page
 from swaplab.hunt.store import Store
-from swaplab.scenarios import builtin_names, get_scenario
+from swaplab.scenarios import builtin_names, get_scenario, history_names
 from swaplab.scenarios.loader import Op, ThreadSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -325,12 +326,29 @@ def test_findings_are_deduplicated_counted_and_reproduce_with_swaplab_check(tmp_
     assert sum(f["count"] for f in r.findings) >= len(r.findings)
 
 
+def test_seeds_are_bare_library_scenarios_checked_first_and_kept_in_the_corpus(tmp_path):
+    texts = seed_texts(["builtin", "history"])
+    assert len(texts) == len(builtin_names()) + len(history_names())
+    for t in texts:
+        s = validated(get(t))
+        assert s.expect == {} and s.description == "" and s.name.startswith("seed-")
+    assert seed_texts(["none"]) == []
+    assert len(seed_texts([str(ROOT / "tests" / "scenarios")])) == len(list((ROOT / "tests" / "scenarios").glob("*.toml")))
+    # two seeds, no other source: both checked, both in the corpus whatever coverage they add,
+    # and bypass fails slot-reuse's race at once (the seed is the scenario of 13ddaf26)
+    two = seed_texts([str(ROOT / "src" / "swaplab" / "scenarios" / n) for n in ("slot-reuse.toml", "two-faults.toml")])
+    r = hunt(_cfg(tmp_path, designs=["bypass"], initial=two, enumerate=False, mutate=False, max_scenarios=2,
+                  shrink=False))
+    assert r.scenarios == 2 and r.corpus == 2
+    assert [f["kind"] for f in r.findings] == ["data-loss"]
+
+
 def test_hunt_json_matches_its_schema_and_corpus_exports(tmp_path):
     import jsonschema
     schema = json.loads((ROOT / "docs" / "schema" / "hunt.json").read_text())
     store = tmp_path / "h.db"
     out = subprocess.run([sys.executable, "-m", "swaplab.cli", "hunt", "-d", "bypass", "--store", str(store),
-                          "--max-scenarios", "4", "--bound", "2,1,1,1", "--json"],
+                          "--max-scenarios", "4", "--bound", "2,1,1,1", "--seeds", "none", "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode in (0, 1), out.stderr
     doc = json.loads(out.stdout)
@@ -351,7 +369,7 @@ def test_hunt_json_matches_its_schema_and_corpus_exports(tmp_path):
 
 
 def test_bad_bound_and_design_are_bad_input(tmp_path):
-    for args in (["--bound", "2,2"], ["-d", "nosuch"]):
+    for args in (["--bound", "2,2"], ["-d", "nosuch"], ["--seeds", str(tmp_path / "nowhere")]):
         out = subprocess.run([sys.executable, "-m", "swaplab.cli", "hunt", "--store", str(tmp_path / "x.db")] + args,
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
