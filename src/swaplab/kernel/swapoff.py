@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..engine import Step, Violation, note_lazy, retry
 from .state import SWP_WRITEOK
-from .types import SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
+from .types import PTE_POISONED, SWAP_MAP_BAD, pte_present, pte_same_as_swp, \
     swp_entry_to_pte
 
 
@@ -160,7 +160,11 @@ class Swapoff:
 
     def unuse_pte(self, mm, addr: int, entry: int, folio):
         """unuse_pte() v6.6 under the PTL: if the PTE still holds the entry (pte_same_as_swp,
-        ignoring flag bits), map the folio read-only and old, then swap_free(entry)."""
+        ignoring flag bits), map the folio read-only and old, then swap_free(entry).  A folio
+        whose read failed (!folio_test_uptodate: the device's read_errors) is not mapped: the PTE
+        becomes a poisoned marker (make_poisoned_swp_entry, 9f186f9e5fa9 in v6.0, renamed in
+        v6.5), the slot is freed all the same (`goto setpte`), and unuse_pte returns 0.  KSM
+        copies and hardware poison are left out."""
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
         cur = yield from cell.read("unuse_pte: pte_same_as_swp", cost="read")
@@ -169,7 +173,14 @@ class Swapoff:
             yield from mm.ptl.unlock()
             return 0
         if not (yield from folio.uptodate.read("folio_test_uptodate", cost="read")):
-            raise Violation("crash", f"unuse_pte: folio#{folio.pfn} not uptodate (read error)")
+            # the read failed: mapping the folio would hand out whatever the page frame held, so
+            # the page is lost for good (dec_mm_counter(MM_SWAPENTS); new_pte = poisoned; goto
+            # setpte) and a later access SIGBUSes instead of reading garbage
+            yield Step(((cell, True),), f"unuse_pte: set_pte_at({PTE_POISONED})", cost="set_pte")
+            cell.value = PTE_POISONED
+            yield from self.swap_free(entry)
+            yield from mm.ptl.unlock()
+            return 0
         new = pte_present(folio.pfn, write=False)
         yield Step(((cell, True), (folio.ref, True), (folio.mapcount, True), (folio.anon_exclusive, True)),
                    f"unuse_pte: set_pte_at({new})", cost="set_pte")

@@ -46,6 +46,7 @@ PG_lru = 1 << 5
 # --- fault return codes (vm_fault_t) ----------------------------------------------------
 VM_FAULT_OOM = 0x1
 VM_FAULT_SIGBUS = 0x2
+VM_FAULT_HWPOISON = 0x10       # a poisoned page (here: a PTE_MARKER_POISONED entry): SIGBUS as well
 VM_FAULT_MAJOR = 0x4
 VM_FAULT_RETRY = 0x400
 
@@ -60,7 +61,9 @@ class Pte(NamedTuple):
 
     kind: "none", "present" (pfn, write, dirty), "swp" (offset, excl: the swp-pte exclusive bit of
     1493a1913e34), "migration" (pfn), "marker" (pfn: a design's swap-in-in-progress marker,
-    which refers to a locked folio as a migration entry does).
+    which refers to a locked folio as a migration entry does), "poisoned" (v6.6's
+    make_poisoned_swp_entry(), a PTE marker with PTE_MARKER_POISONED: swapoff found the page's
+    swap-in failed; any access SIGBUSes).
     """
     kind: str
     pfn: int = -1
@@ -78,10 +81,13 @@ class Pte(NamedTuple):
             return f"swp(offset {self.offset}{', excl' if self.excl else ''})"
         if self.kind == "marker":
             return f"swapin_marker(folio#{self.pfn}, offset {self.offset})"
+        if self.kind == "poisoned":
+            return "pte_marker(PTE_MARKER_POISONED)"
         return f"{self.kind}(folio#{self.pfn})"
 
 
 PTE_NONE = Pte("none")
+PTE_POISONED = Pte("poisoned")      # swp_entry_to_pte(make_poisoned_swp_entry())
 
 
 def pte_present(pfn: int, write: bool, dirty: bool = False) -> Pte:
