@@ -293,6 +293,26 @@ def test_ctrl_c_keeps_the_store_and_reports_interrupted(tmp_path):
     st.close()
 
 
+def test_ctrl_c_during_the_coverage_signal_run_reports_the_check_interrupted(monkeypatch):
+    # the engine turns Ctrl-C into an interrupted result; the signal run's result used to be
+    # dropped, so a Ctrl-C that landed there was lost and the hunt went on
+    import swaplab.hunt.check as check_mod
+    real = check_mod.explore
+
+    def ctrl_c(stats):
+        raise KeyboardInterrupt
+
+    def explore(*a, **kw):
+        if kw.get("minimize") is False:        # the signal run
+            kw.update(progress=ctrl_c, progress_every=0.0)
+        return real(*a, **kw)
+    monkeypatch.setattr(check_mod, "explore", explore)
+    r = check_scenario({"toml": to_toml(get_scenario("two-faults")), "designs": ["swapcache"],
+                        "budget": TINY.to_json(), "coverage": True})
+    assert r["interrupted"]
+    assert r["results"]["swapcache"]["interrupted"] is False     # the cheap search itself ran through
+
+
 def test_findings_are_deduplicated_counted_and_reproduce_with_swaplab_check(tmp_path):
     # The race of 13ddaf26 (slot-reuse) on bypass, twice under other names: one signature,
     # counted twice, reproducible (shrinking has its own test above).

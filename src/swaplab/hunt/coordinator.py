@@ -2,8 +2,8 @@
 from the plain data that comes back, keep what matters in the store.  The coordinator alone
 writes the store; workers only check (check.check_scenario) and shrink (findings.shrink_finding).
 
-Seeds (seeds.py: by default the built-in library and the history gallery) are checked first and
-enter the corpus.  Then scenarios come from two sources, alternately: the exhaustive enumeration
+Seeds (seeds.py: by default the built-in library and the history gallery) get the cheap check
+first and enter the corpus.  Then scenarios come from two sources, alternately: the exhaustive enumeration
 up to the bound (its position is stored) and mutations of the corpus (the n-th mutation draws
 from a generator seeded with (seed, n); n is stored).  A scenario enters the corpus when its
 cheap check reached an arc no scenario reached before; it then also gets the full stateful
@@ -280,7 +280,9 @@ class Coordinator:
             suspicious = any(x["complete"] == "incomplete" for x in r["results"].values()) or r["differential"]
             # a cheap search that explored every interleaving leaves the full one nothing to find
             exhausted = all(x["complete"] == "complete" for x in r["results"].values())
-            if (self.cfg.full and (new or suspicious) and not exhausted
+            # a seed is a library scenario: the matrix (swaplab compare) runs its full search;
+            # here it is only where mutation starts, and its full search cost minutes a design
+            if (self.cfg.full and (new or suspicious) and not exhausted and "initial" not in payload
                     and all(x["status"] == "ok" for x in r["results"].values())):
                 self.full_queue.append(("full", payload, {**self._task_of(payload), "phase": "full",
                                                           "coverage": False}))
