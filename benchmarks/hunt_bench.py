@@ -9,6 +9,7 @@
    or 20 s (a more generous search per scenario than the hunt's signal run).
 
     .venv/bin/python benchmarks/hunt_bench.py --minutes 2 --rate-seconds 60
+    .venv/bin/python benchmarks/hunt_bench.py --positions     # the library in the enumeration order
 """
 from __future__ import annotations
 
@@ -56,12 +57,33 @@ def library_coverage(design: str) -> int:
     return branches_hit(arcs, universe)
 
 
+def positions(bound: Bound) -> None:
+    """Where the library's scenarios that fit the bound come in the enumeration (the n-th
+    scenario emitted, and the raw position): how long a hunt from scratch takes to reach them."""
+    from swaplab.hunt.lang import canonical_key
+    want = {canonical_key(get_scenario(n)): n for n in builtin_names()}
+    t0 = time.perf_counter()
+    for i, (pos, s) in enumerate(enumerate_scenarios(bound)):
+        name = want.pop(canonical_key(s), None)
+        if name:
+            print(f"position: {name} is scenario #{i + 1} (raw position {pos}) at bound {bound}")
+        if not want or time.perf_counter() - t0 > 120:
+            break
+    for name in want.values():
+        print(f"position: {name} not within the first {i + 1} scenarios (outside the bound, or later)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=2.0, help="hunting time for the coverage figure")
     ap.add_argument("--rate-seconds", type=float, default=60.0, help="time for the throughput figure")
     ap.add_argument("--design", default="swapcache")
+    ap.add_argument("--positions", action="store_true",
+                    help="only print where the library's scenarios come in the bound 2,2,1,1 enumeration")
     a = ap.parse_args()
+    if a.positions:
+        positions(Bound(2, 2, 1, 1))
+        return
     print(f"machine: {os.cpu_count()} CPUs (shared); python {sys.version.split()[0]}")
     n, secs = throughput(a.rate_seconds, a.design)
     print(f"throughput: {n} two-thread scenarios (bound 2,2,1,1) in {secs:.1f}s on one core = "

@@ -18,9 +18,10 @@ from swaplab.hunt.coordinator import HuntConfig, hunt
 from swaplab.hunt.enumerate import Bound, enumerate_scenarios, op_alphabet, raw_size
 from swaplab.hunt.lang import canonical, is_canonical, to_toml, validated
 from swaplab.hunt.mutate import mutate
+from swaplab.hunt.seeds import seed_texts
 from swaplab.hunt.shrink import Shrinker, ddmin, drop_page
 from swaplab.hunt.store import Store
-from swaplab.scenarios import builtin_names, get_scenario
+from swaplab.scenarios import builtin_names, get_scenario, history_names
 from swaplab.scenarios.loader import Op, ThreadSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,8 @@ def _renamed(s, rng: random.Random):
     for m in s.mms:
         if not m.forked_from:
             p = list(range(len(m.pages)))
-            rng.shuffle(p)
+            if not s.device.read_errors:      # with read errors page order is not a renaming (below)
+                rng.shuffle(p)
             perms[m.name] = p
             new = [None] * len(m.pages)
             for old, pg in enumerate(m.pages):
@@ -101,6 +103,22 @@ def test_canonical_form_is_invariant_under_random_renamings():
         c = canonical(s)
         for _ in range(3):
             assert canonical(_renamed(s, rng)) == c, to_toml(s)
+
+
+def test_read_errors_and_vm_swap_full_survive_to_toml_and_keep_page_order():
+    s = get_scenario("two-pages-swap-slots")
+    s.device.read_errors, s.device.vm_swap_full = [0], "computed"
+    back = validated(s)
+    assert (back.device.read_errors, back.device.vm_swap_full) == ([0], "computed")
+    assert canonical(back) != canonical(get_scenario("two-pages-swap-slots"))
+    # the loader gives slots out in page order, so swapping the pages moves the failing read to
+    # the other page: a different scenario, not a renaming
+    swapped = copy.deepcopy(back)
+    swapped.mms[0].pages.reverse()
+    for t in swapped.threads:
+        for o in t.ops:
+            o.addrs = sorted(1 - a for a in o.addrs)
+    assert canonical(validated(swapped)) != canonical(back)
 
 
 def test_canonical_form_tells_different_scenarios_apart():
@@ -329,6 +347,26 @@ def test_ctrl_c_keeps_the_store_and_reports_interrupted(tmp_path):
     st.close()
 
 
+def test_ctrl_c_during_the_coverage_signal_run_reports_the_check_interrupted(monkeypatch):
+    # the engine turns Ctrl-C into an interrupted result; the signal run's result used to be
+    # dropped, so a Ctrl-C that landed there was lost and the hunt went on
+    import swaplab.hunt.check as check_mod
+    real = check_mod.explore
+
+    def ctrl_c(stats):
+        raise KeyboardInterrupt
+
+    def explore(*a, **kw):
+        if kw.get("minimize") is False:        # the signal run
+            kw.update(progress=ctrl_c, progress_every=0.0)
+        return real(*a, **kw)
+    monkeypatch.setattr(check_mod, "explore", explore)
+    r = check_scenario({"toml": to_toml(get_scenario("two-faults")), "designs": ["swapcache"],
+                        "budget": TINY.to_json(), "coverage": True})
+    assert r["interrupted"]
+    assert r["results"]["swapcache"]["interrupted"] is False     # the cheap search itself ran through
+
+
 def test_findings_are_deduplicated_counted_and_reproduce_with_swaplab_check(tmp_path):
     # The race of 13ddaf26 (slot-reuse) on bypass, twice under other names: one signature,
     # counted twice, reproducible (shrinking has its own test above).
@@ -362,12 +400,29 @@ def test_findings_are_deduplicated_counted_and_reproduce_with_swaplab_check(tmp_
     assert sum(f["count"] for f in r.findings) >= len(r.findings)
 
 
+def test_seeds_are_bare_library_scenarios_checked_first_and_kept_in_the_corpus(tmp_path):
+    texts = seed_texts(["builtin", "history"])
+    assert len(texts) == len(builtin_names()) + len(history_names())
+    for t in texts:
+        s = validated(get(t))
+        assert s.expect == {} and s.description == "" and s.name.startswith("seed-")
+    assert seed_texts(["none"]) == []
+    assert len(seed_texts([str(ROOT / "tests" / "scenarios")])) == len(list((ROOT / "tests" / "scenarios").glob("*.toml")))
+    # two seeds, no other source: both checked, both in the corpus whatever coverage they add,
+    # and bypass fails slot-reuse's race at once (the seed is the scenario of 13ddaf26)
+    two = seed_texts([str(ROOT / "src" / "swaplab" / "scenarios" / n) for n in ("slot-reuse.toml", "two-faults.toml")])
+    r = hunt(_cfg(tmp_path, designs=["bypass"], initial=two, enumerate=False, mutate=False, max_scenarios=2,
+                  shrink=False))
+    assert r.scenarios == 2 and r.corpus == 2
+    assert [f["kind"] for f in r.findings] == ["data-loss"]
+
+
 def test_hunt_json_matches_its_schema_and_corpus_exports(tmp_path):
     import jsonschema
     schema = json.loads((ROOT / "docs" / "schema" / "hunt.json").read_text())
     store = tmp_path / "h.db"
     out = subprocess.run([sys.executable, "-m", "swaplab.cli", "hunt", "-d", "bypass", "--store", str(store),
-                          "--max-scenarios", "4", "--bound", "2,1,1,1", "--json"],
+                          "--max-scenarios", "4", "--bound", "2,1,1,1", "--seeds", "none", "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode in (0, 1), out.stderr
     doc = json.loads(out.stdout)
@@ -388,7 +443,7 @@ def test_hunt_json_matches_its_schema_and_corpus_exports(tmp_path):
 
 
 def test_bad_bound_and_design_are_bad_input(tmp_path):
-    for args in (["--bound", "2,2"], ["-d", "nosuch"]):
+    for args in (["--bound", "2,2"], ["-d", "nosuch"], ["--seeds", str(tmp_path / "nowhere")]):
         out = subprocess.run([sys.executable, "-m", "swaplab.cli", "hunt", "--store", str(tmp_path / "x.db")] + args,
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr

@@ -127,3 +127,29 @@ def test_a_refault_whose_zero_page_was_zapped_is_not_parked():
     v = check(DESIGNS["swapcache"], load_scenario(SCENARIOS / "read-vs-dontneed-vs-exit.toml"),
               strategy="bounded", preemptions=2, max_executions=None)
     assert v.ok, v.violation
+
+
+# --- session 6: swapoff meets a page whose read failed ------------------------------------------
+def test_swapoff_of_a_failing_slot_explores_completely_without_violation():
+    # before the fix: crash, "unuse_pte: folio#1 not uptodate (read error)" (the hunt's minimized
+    # scenario: swapoff alone, on a swapped page of a slot in read_errors)
+    _complete_and_ok("swapoff-read-error")
+
+
+def test_unuse_pte_poisons_a_page_whose_read_failed_and_a_later_access_sigbuses():
+    # unuse_pte v6.6: if (unlikely(hwpoisoned || !folio_test_uptodate(folio))) { ... new_pte =
+    # swp_entry_to_pte(make_poisoned_swp_entry()); ret = 0; goto setpte; } ... setpte:
+    # set_pte_at(); swap_free(entry);  handle_pte_marker: PTE_MARKER_POISONED -> VM_FAULT_HWPOISON
+    text = ONE_SWAPPED.replace("slots = 2", "slots = 2\nread_errors = [0]")
+
+    def body(k):
+        mm = k.mms["A"]
+        err = yield from k.swapoff()
+        pte = mm.pte[0].peek()
+        v = yield from k.user_access(mm, 0, False)
+        yield from k.fork(mm, "C1")
+        return err, pte.kind, v, k.mms["C1"].pte[0].peek().kind
+    k, ret, r = run(body, text, final_check=True)
+    assert not r.violations, r.violations
+    assert ret == (None, "poisoned", None, "poisoned")
+    assert k.si.freed

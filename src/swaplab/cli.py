@@ -572,20 +572,23 @@ def _distinct_traces(ds, ss, cells, time_limit=None):
 @click.option("--bound", default="2,2,1,1", show_default=True,
               help="T,K,P,S: threads, ops per thread, pages, slots of the exhaustive enumeration.")
 @click.option("--max-scenarios", type=click.IntRange(1), default=None, help="Stop after this many scenarios.")
+@click.option("--seeds", "seed_specs", multiple=True,
+              help="Start the corpus from: builtin, history, none, a .toml file or a directory (repeatable; "
+                   "default: builtin and history).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (docs/schema/hunt.json).")
 @click.option("--report", is_flag=True, help="Show the findings in the store; hunt nothing.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="With --report: also write HTML.")
 @click.option("--export-corpus", "export_dir", type=click.Path(file_okay=False),
               help="Write the store's corpus as TOML files into this directory; hunt nothing.")
-def hunt_cmd(hunt_designs, time_limit, workers, scheduler, store_path, seed, bound, max_scenarios, as_json,
-             report, html_file, export_dir):
+def hunt_cmd(hunt_designs, time_limit, workers, scheduler, store_path, seed, bound, max_scenarios, seed_specs,
+             as_json, report, html_file, export_dir):
     """Generate scenarios (every one up to a bound, then coverage-guided mutants) and check them."""
     from .hunt.cli import run_hunt
     try:
         code = run_hunt(designs=list(hunt_designs) or ["swapcache"], time_limit=time_limit, workers=workers,
                         scheduler=scheduler, store=store_path, seed=seed, bound=bound,
                         max_scenarios=max_scenarios, as_json=as_json, report=report, html_file=html_file,
-                        export_dir=export_dir)
+                        export_dir=export_dir, seeds=list(seed_specs) or ["builtin", "history"])
     except ValueError as e:
         raise BadInput(str(e)) from None
     sys.exit(code)

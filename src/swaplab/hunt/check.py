@@ -140,14 +140,18 @@ def check_scenario(task: dict) -> dict:
         if raw[name].interrupted:
             break
     arcs: dict = {}
+    signal_interrupted = False
     if task.get("coverage", True) and not any(v.interrupted for v in raw.values()):
         # coverage.py roughly halves the speed of a search, so the signal comes from a short
         # search of its own (the first executions of a bounded search reach most arcs)
         def signal():
             for cls in classes.values():
-                explore(make_program(cls, scenario), "bounded", preemptions=budget.signal_preemptions,
-                        max_executions=budget.signal_executions, minimize=False)
-        _, arcs = _tracer(list(classes.values())).measure(signal)
+                r = explore(make_program(cls, scenario), "bounded", preemptions=budget.signal_preemptions,
+                            max_executions=budget.signal_executions, minimize=False)
+                if r.stats.interrupted:         # explore keeps Ctrl-C to itself: pass it on
+                    return True
+            return False
+        signal_interrupted, arcs = _tracer(list(classes.values())).measure(signal)
     results = {name: describe(classes[name], scenario, v, reference_cls) for name, v in raw.items()}
     reference = None
     if any(r["status"] != "ok" for r in results.values()):
@@ -159,7 +163,7 @@ def check_scenario(task: dict) -> dict:
     return {"results": results, "arcs": {f: [list(a) for a in v] for f, v in arcs.items()},
             "seconds": time.perf_counter() - t0, "reference": reference,
             "differential": differential(results),
-            "interrupted": any(r["interrupted"] for r in results.values())
+            "interrupted": any(r["interrupted"] for r in results.values()) or signal_interrupted
             or bool(reference and reference["interrupted"])}
 
 

@@ -14,6 +14,7 @@ from ..report.files import write_atomic
 from ..report.hunt import HuntProgress, findings_html, findings_text
 from .coordinator import HuntConfig, hunt
 from .enumerate import Bound
+from .seeds import seed_texts
 from .store import Store, StoreError
 
 
@@ -39,7 +40,7 @@ def export_corpus(store_path: str, directory: str) -> int:
 
 
 def run_hunt(*, designs, time_limit, workers, scheduler, store, seed, bound, max_scenarios, as_json,
-             report, html_file, export_dir) -> int:
+             report, html_file, export_dir, seeds=("none",)) -> int:
     try:
         b = Bound.parse(bound)
         for d in designs:
@@ -71,7 +72,8 @@ def run_hunt(*, designs, time_limit, workers, scheduler, store, seed, bound, max
             return 1 if findings else 0
         cfg = HuntConfig(designs=designs, store=Path(store), bound=b, seed=seed, time_limit=time_limit,
                          max_scenarios=max_scenarios, workers=workers,
-                         scheduler=None if scheduler == "local" else scheduler, dask=scheduler == "local")
+                         scheduler=None if scheduler == "local" else scheduler, dask=scheduler == "local",
+                         initial=seed_texts(list(seeds)))
         progress = HuntProgress()
         try:
             res = hunt(cfg, progress=progress)

@@ -2,10 +2,12 @@
 from the plain data that comes back, keep what matters in the store.  The coordinator alone
 writes the store; workers only check (check.check_scenario) and shrink (findings.shrink_finding).
 
-Scenarios come from two sources, alternately: the exhaustive enumeration up to the bound (its
-position is stored) and mutations of the corpus (the n-th mutation draws from a generator seeded
-with (seed, n); n is stored).  A scenario enters the corpus when its cheap check reached an arc
-no scenario reached before; it then also gets the full stateful search, as does one whose cheap
+Seeds (seeds.py: by default the built-in library and the history gallery) get the cheap check
+first and enter the corpus.  Then scenarios come from two sources, alternately: the exhaustive enumeration
+up to the bound (its position is stored) and mutations of the corpus (the n-th mutation draws
+from a generator seeded with (seed, n); n is stored).  A scenario enters the corpus when its
+cheap check reached an arc no scenario reached before; it then also gets the full stateful
+search (unless the cheap search already explored every interleaving), as does one whose cheap
 search ran out of budget or on which designs that must agree disagree.  Every violation is
 deduplicated by its signature; a new one is written at once as found, then shrunk.
 """
@@ -267,15 +269,21 @@ class Coordinator:
                 if add:
                     new[f] = add
             n_new = sum(len(a) for a in new.values())
+            for f, add in new.items():
+                self.arcs.setdefault(f, set()).update(add)
             if new:
-                for f, add in new.items():
-                    self.arcs.setdefault(f, set()).update(add)
                 self.store.add_arcs(new)
+            if new or "initial" in payload:     # a seed is kept whatever it adds (seeds.py)
                 verdicts = {d: [x["status"], x["complete"]] for d, x in r["results"].items()}
                 if self.store.add_corpus(payload["key"], payload["toml"], payload["origin"], n_new, verdicts):
                     self.corpus.append(payload["toml"])
             suspicious = any(x["complete"] == "incomplete" for x in r["results"].values()) or r["differential"]
-            if self.cfg.full and (new or suspicious) and all(x["status"] == "ok" for x in r["results"].values()):
+            # a cheap search that explored every interleaving leaves the full one nothing to find
+            exhausted = all(x["complete"] == "complete" for x in r["results"].values())
+            # a seed is a library scenario: the matrix (swaplab compare) runs its full search;
+            # here it is only where mutation starts, and its full search cost minutes a design
+            if (self.cfg.full and (new or suspicious) and not exhausted and "initial" not in payload
+                    and all(x["status"] == "ok" for x in r["results"].values())):
                 self.full_queue.append(("full", payload, {**self._task_of(payload), "phase": "full",
                                                           "coverage": False}))
         elif r["interrupted"]:

@@ -18,7 +18,7 @@ its own, so that a lost write can never pass for a correct one (renaming values 
 Exclusive bits, explicit slots, several processes, longer threads and the device's slot cache
 are left to mutation.
 
-The raw stream is a fixed product, smallest shapes first (see _shapes); a scenario is emitted when it is its class's representative
+The raw stream is a fixed product, smallest scenarios first (see _levels); a scenario is emitted when it is its class's representative
 (lang.is_canonical), so each class comes out exactly once and the position in the raw stream is
 all a resumed hunt needs.
 """
@@ -75,31 +75,54 @@ def _devices(bound: Bound):
                 yield slots, sync, alloc
 
 
-def _shapes(bound: Bound) -> list[tuple[int, int]]:
-    """(threads, longest thread) levels, smallest scenarios first: a hunt with a time limit
-    sees every page state and device option with two one-operation threads long before it
-    has gone through the two-operation threads of the first page state."""
-    return sorted(((n, k) for n in range(1, bound.threads + 1) for k in range(1, bound.ops + 1)),
-                  key=lambda nk: (nk[0] * nk[1], nk[1]))
+def _device_cost(slots: int, sync: bool, alloc: str) -> int:
+    """How far a device is from the plainest one (one slot, synchronous, lowest slot first)."""
+    return (slots - 1) + (not sync) + (alloc != "lowest")
+
+
+def _shapes(bound: Bound, total: int) -> list[tuple[int, ...]]:
+    """Thread lengths with ``total`` operations in all, more threads first (one thread has no race)."""
+    return [lens for n in range(bound.threads, 0, -1)
+            for lens in itertools.product(range(1, bound.ops + 1), repeat=n) if sum(lens) == total]
+
+
+def _levels(bound: Bound):
+    """(forked, device, thread lengths) of each level, smallest scenarios first.  A scenario's size
+    is its number of operations, plus one for a forked child, plus the device's distance from the
+    plainest one (_device_cost): two one-operation threads (size 2) come before a one-operation
+    thread racing a two-operation one (size 3, the shape of the library's bound-2 races, e.g.
+    slot-reuse), and a fork or a device option counts as the operation it replaces."""
+    devices = list(_devices(bound))
+    most = bound.threads * bound.ops
+    top = most + 1 + max(_device_cost(*d) for d in devices)
+    for size in range(1, top + 1):
+        for forked in (False, True):
+            for dev in devices:
+                total = size - forked - _device_cost(*dev)
+                if 1 <= total <= most:
+                    yield forked, dev, _shapes(bound, total)
+
+
+# Swap-backed pages first within a level: every swap-in race needs one (a present page must be
+# paged out first, which costs an operation), so a hunt cut short has tried them first.
+STATE_ORDER = ("swapped", "swapcache", "present", "none")
 
 
 def _raw(bound: Bound):
-    """The raw product, in a fixed order: (threads, longest thread) level, device, page states,
-    fork, threads."""
-    for n, k in _shapes(bound):
-        for slots, sync, alloc in _devices(bound):
-            for npages in range(1, bound.pages + 1):
-                alphabet = op_alphabet(npages)
-                for states in itertools.product(STATES, repeat=npages):
-                    if sum(st in SWAP_STATES for st in states) > slots:
-                        continue
-                    for forked in (False, True):
-                        mms = ("A", "B") if forked else ("A",)
-                        seqs = [(mm, ops) for mm in mms for j in range(1, k + 1)
-                                for ops in itertools.product(alphabet, repeat=j)]
-                        for threads in itertools.product(seqs, repeat=n):
-                            if max(len(ops) for _, ops in threads) == k:
-                                yield (slots, sync, alloc), states, forked, threads
+    """The raw product, in a fixed order: level (size, fork, device), page states, thread
+    lengths, threads."""
+    for forked, (slots, sync, alloc), shapes in _levels(bound):
+        mms = ("A", "B") if forked else ("A",)
+        for npages in range(1, bound.pages + 1):
+            alphabet = op_alphabet(npages)
+            seqs = {k: [(mm, ops) for mm in mms for ops in itertools.product(alphabet, repeat=k)]
+                    for k in range(1, bound.ops + 1)}
+            for states in itertools.product(STATE_ORDER, repeat=npages):
+                if sum(st in SWAP_STATES for st in states) > slots:
+                    continue
+                for lens in shapes:
+                    for threads in itertools.product(*(seqs[k] for k in lens)):
+                        yield (slots, sync, alloc), states, forked, threads
 
 
 def build(item, name: str = "enum") -> "Scenario":

@@ -153,7 +153,9 @@ def _candidates(s: Scenario):
             for k in range(2, len(m.pages) + 1):
                 n_page *= k
     thread_orders = list(itertools.permutations(range(n_threads)))
-    if len(thread_orders) * n_page > MAX_PERMUTATIONS:
+    # read errors name slots, and the loader hands slots out in page order: renaming pages would
+    # move an error to another page, so such scenarios keep their page order
+    if len(thread_orders) * n_page > MAX_PERMUTATIONS or s.device.read_errors:
         page_perms = [None]
     else:
         page_perms = list(_page_perms(s))

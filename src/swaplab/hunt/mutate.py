@@ -1,7 +1,8 @@
 """Mutations past the bound: small changes to a corpus scenario, as syzkaller mutates programs.
 
 Insert, delete or swap operations (within a thread, or move one to another thread), add a thread
-or a fork (an operation, or a child process forked before the threads start), change a page's
+or a fork (an operation, or a child process forked before the threads start), add a process of
+its own with a page and a thread, change a page's
 initial state (present, swapped, swapcache, none), its exclusive bit or its slot, add a page,
 change the device's size or options (vm_swap_full never/computed, a read error on a slot, the
 per-cpu slot cache).  Every result goes through the loader; a mutation the loader refuses is
@@ -140,6 +141,26 @@ def _add_fork(rng, s, lim):
     return s
 
 
+def _add_process(rng, s, lim):
+    """A process of its own (not forked): its own pages, competing for the same swap slots."""
+    if len(s.mms) >= lim.mms:
+        return None
+    taken = {m.name for m in s.mms} | {o.child for x in s.threads for o in x.ops if o.kind == "fork"}
+    name = next(c for c in "BCDEFGH" if c not in taken)
+    st = rng.choice(STATES)
+    s.mms.append(MMSpec(name, [Page(st, 0 if st == "none" else _fresh_value(s))]))
+    s.threads.append(ThreadSpec(_thread_name(s), name, [random_op(rng, s, name)]))
+    return s if len(s.threads) <= lim.threads else None
+
+
+def _thread_name(s) -> str:
+    names = {t.name for t in s.threads}
+    i = 0
+    while f"T{i}" in names:
+        i += 1
+    return f"T{i}"
+
+
 def _page_state(rng, s, lim):
     roots = [m for m in s.mms if not m.forked_from]
     m = rng.choice(roots)
@@ -202,7 +223,7 @@ def _device(rng, s, lim):
 
 
 MUTATIONS = [(_insert_op, 4), (_delete_op, 2), (_swap_ops, 2), (_move_op, 1), (_add_thread, 2),
-             (_add_fork, 1), (_page_state, 2), (_page_exclusive, 1), (_page_slot, 1), (_add_page, 1),
+             (_add_fork, 1), (_add_process, 1), (_page_state, 2), (_page_exclusive, 1), (_page_slot, 1), (_add_page, 1),
              (_device, 2)]
 
 

@@ -119,6 +119,15 @@ class Shrinker:
         for slots in range(1, s.device.slots):
             c = copy.deepcopy(s)
             c.device.slots = slots
+            c.device.read_errors = [x for x in c.device.read_errors if x < slots]
+            candidates.append(c)
+        if s.device.vm_swap_full != "never":
+            c = copy.deepcopy(s)
+            c.device.vm_swap_full = "never"
+            candidates.append(c)
+        for x in s.device.read_errors:
+            c = copy.deepcopy(s)
+            c.device.read_errors = [y for y in c.device.read_errors if y != x]
             candidates.append(c)
         if s.device.allocation != "lowest":
             c = copy.deepcopy(s)

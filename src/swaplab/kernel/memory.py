@@ -40,7 +40,7 @@ from ..engine.runtime import CTX
 from .state import MM, SWP_STABLE_WRITES, Folio, test_flags
 from .types import (FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_WRITE, PG_anon_exclusive,
                     PG_anon, PG_lru, PG_uptodate, POISON, PTE_NONE, VM_FAULT_OOM,
-                    VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
+                    VM_FAULT_HWPOISON, VM_FAULT_RETRY, VM_FAULT_SIGBUS, Pte, pte_present, pte_same)
 
 ZERO_PFN = 0
 
@@ -158,9 +158,9 @@ class Memory:
             else:
                 self.count("refaults")
             ret = yield from self.do_user_addr_fault(mm, addr, write)
-            if ret & VM_FAULT_SIGBUS:
+            if ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON):
                 # bad_area (no VMA: SIGSEGV) or VM_FAULT_SIGBUS from handle_mm_fault (a swap read
-                # error): the kernel sends the signal instead of re-executing the access.  The
+                # error), VM_FAULT_HWPOISON (a poisoned entry): the kernel sends the signal instead of re-executing the access.  The
                 # model skips the access (the default action kills the task; nothing of it is
                 # checked), so the refault loop ends here.
                 note_lazy(lambda: f"{mm.name}[{addr}]: the fault fails (SIGSEGV/SIGBUS), the access is skipped")
@@ -302,16 +302,17 @@ class Memory:
 
     def do_nonswap_entry(self, vmf: Vmf):
         """do_swap_page() for non-swap entries v6.6: a migration entry waits for the folio to be
-        unlocked (migration_entry_wait, returns 0 so the CPU refaults); other markers SIGBUS.
-        Designs that add a marker override this."""
+        unlocked (migration_entry_wait, returns 0 so the CPU refaults); a poisoned marker
+        (handle_pte_marker: `if (marker & PTE_MARKER_POISONED) return VM_FAULT_HWPOISON;`)
+        fails the fault; other markers SIGBUS.  Designs that add a marker override this."""
         pte = vmf.orig_pte
         if pte.kind == "migration":
             return (yield from self.migration_entry_wait(vmf))
         if pte.kind == "poisoned":
             # handle_pte_marker() v6.6: `if (marker & PTE_MARKER_POISONED) return
-            # VM_FAULT_HWPOISON;` (a signal to the task: the model's one error code)
+            # VM_FAULT_HWPOISON;`
             note_lazy(lambda: "the PTE is a poisoned swap entry (its slot could not be read): the access fails")
-            return VM_FAULT_SIGBUS
+            return VM_FAULT_HWPOISON
         raise Violation("crash", f"do_swap_page: unexpected non-swap entry {pte} (SIGBUS)")
 
     def migration_entry_wait(self, vmf: Vmf):
@@ -763,14 +764,15 @@ class Memory:
 
     def copy_nonswap_entry(self, parent: MM, child: MM, addr: int, pte: Pte):
         """copy_nonpresent_pte() for a non-swap entry (a migration entry, a design's marker),
-        both PTLs held; the counterpart of zap_nonswap_entry.  In the model only a design's
-        marker can be one, and a fault holds mmap_lock for read while any marker it installed
-        exists; fork holds it for write, so it can never see one.  A poisoned entry (swapoff's,
-        after a read error) is copied (copy_pte_marker v6.6: "Always copy error entries")."""
+        both PTLs held; the counterpart of zap_nonswap_entry.  A poisoned marker is copied
+        (copy_pte_marker keeps PTE_MARKER_POISONED): the child's page is lost as well.  Else in
+        the model only a design's marker can be one, and a fault holds mmap_lock for read while
+        any marker it installed exists; fork holds it for write, so it can never see one."""
         if pte.kind == "poisoned":
             dst = child.pte[addr]
-            yield Step(((dst, True),), f"copy_nonpresent_pte: copy_pte_marker to {child.name}", cost="set_pte")
+            yield Step(((dst, True),), f"copy_nonpresent_pte: {pte} to {child.name}", cost="set_pte")
             dst.value = pte
+            child.logical[addr] = parent.logical[addr]
             return
         raise Violation("crash", f"copy_pte_range saw {pte}: fork raced with a fault")
         yield  # pragma: no cover

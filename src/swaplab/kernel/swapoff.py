@@ -166,7 +166,11 @@ class Swapoff:
 
     def unuse_pte(self, mm, addr: int, entry: int, folio):
         """unuse_pte() v6.6 under the PTL: if the PTE still holds the entry (pte_same_as_swp,
-        ignoring flag bits), map the folio read-only and old, then swap_free(entry)."""
+        ignoring flag bits), map the folio read-only and old, then swap_free(entry).  A folio
+        whose read failed (!folio_test_uptodate: the device's read_errors) is not mapped: the PTE
+        becomes a poisoned marker (make_poisoned_swp_entry, 9f186f9e5fa9 in v6.0, renamed in
+        v6.5), the slot is freed all the same (`goto setpte`), and unuse_pte returns 0.  KSM
+        copies and hardware poison are left out."""
         yield from mm.ptl.lock()
         cell = mm.pte[addr]
         cur = yield from cell.read("unuse_pte: pte_same_as_swp", cost="read")

@@ -49,6 +49,7 @@ PG_anon = 1 << 6
 # --- fault return codes (vm_fault_t) ----------------------------------------------------
 VM_FAULT_OOM = 0x1
 VM_FAULT_SIGBUS = 0x2
+VM_FAULT_HWPOISON = 0x10       # a poisoned page (here: a PTE_MARKER_POISONED entry): SIGBUS as well
 VM_FAULT_MAJOR = 0x4
 VM_FAULT_RETRY = 0x400
 
@@ -63,8 +64,9 @@ class Pte(NamedTuple):
 
     kind: "none", "present" (pfn, write, dirty), "swp" (offset, excl: the swp-pte exclusive bit of
     1493a1913e34), "migration" (pfn), "marker" (pfn: a design's swap-in-in-progress marker,
-    which refers to a locked folio as a migration entry does), "poisoned" (the marker swapoff
-    leaves where a slot could not be read).
+    which refers to a locked folio as a migration entry does), "poisoned" (v6.6's
+    make_poisoned_swp_entry(), a PTE marker with PTE_MARKER_POISONED: swapoff found the page's
+    swap-in failed; any access SIGBUSes).
     """
     kind: str
     pfn: int = -1
@@ -83,16 +85,12 @@ class Pte(NamedTuple):
         if self.kind == "marker":
             return f"swapin_marker(folio#{self.pfn}, offset {self.offset})"
         if self.kind == "poisoned":
-            return "make_poisoned_swp_entry()"
+            return "pte_marker(PTE_MARKER_POISONED)"
         return f"{self.kind}(folio#{self.pfn})"
 
 
 PTE_NONE = Pte("none")
-
-
-# swapoff's replacement for a swap PTE whose slot could not be read (unuse_pte v6.6): a PTE
-# marker (PTE_MARKER_POISONED) that holds no swap reference; an access to it fails
-PTE_POISONED = Pte("poisoned")
+PTE_POISONED = Pte("poisoned")      # swp_entry_to_pte(make_poisoned_swp_entry())
 
 
 def pte_present(pfn: int, write: bool, dirty: bool = False) -> Pte:
