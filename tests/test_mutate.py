@@ -197,10 +197,13 @@ def test_a_bad_equivalents_file_names_the_line_and_the_fix(tmp_path, text, words
 
 def test_the_shipped_equivalents_file_lists_only_real_mutants_with_reasons():
     eq = load_equivalents()
-    ids = {m.id for m in mutate.generate()}
+    ids = {m.id: m for m in mutate.generate()}
     for key, why in eq.items():
-        assert key.split("/", 1)[-1] in ids, key
+        mid = key.split("/", 1)[-1]
+        assert mid in ids, key
         assert len(why) > 20, key
+        # each entry names the site it was decided for, and that is still the mutant's site
+        assert eq.sites.get(key) == ids[mid].what, key
 
 
 # --- the command -------------------------------------------------------------------------------------
@@ -287,3 +290,95 @@ def test_logs_merge_a_catch_anywhere_wins_and_rescore(tmp_path):
     (tmp_path / "bad.jsonl").write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n{nope\n")
     with pytest.raises(LogError, match="bad.jsonl:2"):
         results_from_logs([str(tmp_path / "bad.jsonl")])
+
+
+# --- what a run keeps between runs: baselines, and log lines that went stale ------------------------
+def test_baselines_are_cached_by_content_and_reused(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    from swaplab.mutate.campaign import run_baselines
+    sc = get_scenario("two-faults")
+    path = tmp_path / "cache.json"
+    kw = {"time_limit": 60, "max_executions": 100000, "max_steps": 5000}
+    first = run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(path))["two-faults"]
+    assert first.complete and path.is_file()
+    again = BaselineCache(path)
+    b = run_baselines(SWAPCACHE, [sc], **kw, cache=again)["two-faults"]
+    assert again.hits == 1
+    assert (b.verdict, b.complete, b.reached, b.finals) == (first.verdict, first.complete, first.reached, first.finals)
+    # the key is what the scenario is, not its name; another design or step bound is another entry
+    import dataclasses
+    renamed = dataclasses.replace(sc, name="renamed", path="elsewhere.toml")
+    assert again.get(SWAPCACHE, renamed, **kw) is not None
+    assert again.get(DESIGNS["bypass"], sc, **kw) is None
+    assert again.get(SWAPCACHE, sc, **dict(kw, max_steps=4000)) is None
+    changed = dataclasses.replace(sc, threads=sc.threads[:1])
+    assert again.get(SWAPCACHE, changed, **kw) is None
+
+
+def test_an_unfinished_baseline_is_searched_again_with_a_larger_budget(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    sc = get_scenario("two-faults")
+    cache = BaselineCache(tmp_path / "c.json")
+    partial = Baseline("two-faults", "ok", False, frozenset(), frozenset(), 1.0, 10)
+    cache.put(SWAPCACHE, sc, partial, time_limit=5, max_executions=10, max_steps=5000)
+    assert cache.get(SWAPCACHE, sc, time_limit=5, max_executions=10, max_steps=5000) is not None
+    assert cache.get(SWAPCACHE, sc, time_limit=60, max_executions=10, max_steps=5000) is None
+    assert cache.get(SWAPCACHE, sc, time_limit=5, max_executions=1000, max_steps=5000) is None
+
+
+def test_a_cache_file_that_cannot_be_read_is_ignored(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    f = tmp_path / "c.json"
+    f.write_text("{not json")
+    c = BaselineCache(f)
+    assert c.entries == {} and c.get(SWAPCACHE, get_scenario("two-faults"), time_limit=1, max_executions=1,
+                                     max_steps=5000) is None
+
+
+def test_a_mutant_compares_its_final_states_with_a_cached_baseline(tmp_path):
+    # finals are kept as digests; a mutant that changes nothing reaches the same ones
+    from swaplab.mutate.baseline_cache import BaselineCache
+    from swaplab.mutate.campaign import run_baselines
+    sc = get_scenario("two-faults")
+    kw = {"time_limit": 60, "max_executions": 100000, "max_steps": 5000}
+    run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(tmp_path / "c.json"))
+    b = run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(tmp_path / "c.json"))
+    assert b["two-faults"].finals and all(isinstance(x, str) for x in b["two-faults"].finals)
+    # drop-check of the uptodate test: without read errors the branch never runs
+    m = mutate.parse_id("memory.do_swap_page:drop-check:7")
+    assert "uptodate" in m.what
+    r = run_mutant(m, SWAPCACHE, [sc], b, mutate.Budget(time_limit=30))
+    assert r.status == SURVIVED and r.changes_final_states is False
+
+
+def test_log_lines_whose_id_names_another_site_today_are_left_out(tmp_path):
+    from swaplab.mutate.campaign import results_from_logs
+    a, b = mutate.generate(["memory.do_swap_page"])[:2]
+    good = _result(a.id, CAUGHT).to_json()
+    moved = dict(_result(b.id, SURVIVED).to_json(), description="memory.py:do_swap_page:1 drop check `if x`")
+    gone = dict(moved, id="memory.do_swap_page:drop-check:99")
+    f = tmp_path / "old.jsonl"
+    f.write_text("\n".join(json.dumps(d) for d in (good, moved, gone)) + "\n")
+    stale: list = []
+    rs = results_from_logs([str(f)], stale)
+    assert [r.mutant.id for r in rs] == [a.id]
+    assert [(w.rsplit(":", 1)[1], i) for w, i, _, _ in stale] == [("2", b.id), ("3", "memory.do_swap_page:drop-check:99")]
+    assert stale[0][2] == "drop check `if x`" and stale[0][3] == b.what and stale[1][3] == "no such site"
+    (tmp_path / "none.toml").write_text("# nothing decided\n")
+    res = CliRunner().invoke(main, ["mutants", "--from-log", str(f), "--equivalents", str(tmp_path / "none.toml")])
+    assert res.exit_code == 0 and "2 log lines left out" in res.output, res.output
+
+
+def test_an_equivalence_written_for_another_site_does_not_count(tmp_path):
+    ms = mutate.generate(["memory.do_swap_page"])[:2]
+    f = tmp_path / "eq.toml"
+    f.write_text(f'"{ms[0].id}" = {{ site = "{ms[0].what.replace(chr(34), chr(92) + chr(34))}", why = "the site it was written for" }}\n'
+                 f'"{ms[1].id}" = {{ site = "negate `if something else`", why = "written before the function changed" }}\n')
+    eq = load_equivalents(f)
+    results = [_result(ms[0].id, SURVIVED), _result(ms[1].id, SURVIVED)]
+    s = score(results, eq, all_ids={m.id: m for m in mutate.generate()})
+    assert (s.equivalent, s.denominator) == (1, 1)
+    assert s.stale_equivalents == [ms[1].id]
+    with pytest.raises(EquivalentsError, match="unknown keys"):
+        f.write_text(f'"{ms[0].id}" = {{ why = "x", reason = "y" }}\n')
+        load_equivalents(f)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from ..engine import explore
 from ..kernel import make_program
 from .mutants import Mutant, patched_design
-from .reach import Baseline
+from .reach import Baseline, digests
 
 CAUGHT, SURVIVED, TIMEOUT, UNREACHED = "caught", "survived", "timeout", "unreached"
 
@@ -116,7 +116,7 @@ def _search(program, scenario: str, phase: str, budget: Budget, executions: int,
         return Search(scenario, phase, v.kind, False, st.executions, st.seconds, st.stopped_by), \
             {"kind": v.kind, "message": v.message, "preemptions": v.preemptions}, None
     return Search(scenario, phase, "ok", complete, st.executions, st.seconds, st.stopped_by), None, \
-        (frozenset(st.final_states) if complete else None)
+        (digests(st.final_states) if complete else None)
 
 
 def run_mutant(m: Mutant, design: type, scenarios: list, baselines: dict[str, Baseline],
