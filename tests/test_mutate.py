@@ -382,3 +382,13 @@ def test_an_equivalence_written_for_another_site_does_not_count(tmp_path):
     with pytest.raises(EquivalentsError, match="unknown keys"):
         f.write_text(f'"{ms[0].id}" = {{ why = "x", reason = "y" }}\n')
         load_equivalents(f)
+
+
+def test_mutant_option_runs_just_the_named_mutants():
+    res = CliRunner().invoke(main, ["mutants", "--mutant", PTE_SAME + ",memory.folio_put:negate:0", "--scenarios",
+                                    "two-faults", "--no-baseline-cache", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert sorted(m["id"] for m in doc["mutants"]) == sorted([PTE_SAME, "memory.folio_put:negate:0"])
+    r = CliRunner().invoke(main, ["mutants", "--mutant", "memory.do_swap_page:drop-check:999"])
+    assert r.exit_code == 2 and "no drop-check site number 999" in r.output

@@ -696,6 +696,9 @@ def _print_bench(w, results, costs) -> None:
 @click.option("--only", "only", multiple=True,
               help="Mutate only this function (MODULE.func or func) or module (swapfile). Repeatable.")
 @click.option("--operators", "operator_list", help="Comma-separated operators (default: all).")
+@click.option("--mutant", "mutant_ids", multiple=True,
+              help="Run only these mutants (comma-separated ids, as --list prints them; repeatable), e.g. the "
+                   "survivors of an earlier run against a new scenario.")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds per (mutant, scenario), both phases together: a safety net, budgets are executions.")
 @click.option("--max-executions", type=click.IntRange(1), default=5000, show_default=True,
@@ -720,8 +723,8 @@ def _print_bench(w, results, costs) -> None:
                    "repeatable: a mutant caught in any run is caught.")
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, max_executions, bounded_executions,
-                jobs, equivalents_file, baseline_time_limit, baseline_cache, no_baseline_cache, log_file, from_log,
+def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, time_limit, max_executions,
+                bounded_executions, jobs, equivalents_file, baseline_time_limit, baseline_cache, no_baseline_cache, log_file, from_log,
                 list_only, as_json):
     """Mutation adequacy: mutate the kernel model, check every scenario against each mutant, score."""
     from . import mutate
@@ -740,8 +743,16 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
         if o not in keys:
             raise BadInput(f"--only {o}: no such kernel function or module; give MODULE.func, e.g. "
                            "memory.do_swap_page, or a module, e.g. swapfile (`swaplab mutants --list` shows them)")
+    ids = [i.strip() for spec in mutant_ids for i in spec.split(",") if i.strip()]
+    for i in ids:
+        try:
+            mutate.parse_id(i)
+        except mutate.MutantError as e:
+            raise BadInput(f"--mutant: {e}") from None
     if list_only:
         ms = mutate.generate(list(only) or None, **({"operators": operators} if operators else {}))
+        if ids:
+            ms = [m for m in ms if m.id in set(ids)]
         if as_json:
             click.echo(json.dumps([dict(m.to_json(), applies=mutate.applies_to(m, design)) for m in ms], indent=1))
         else:
@@ -786,7 +797,7 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
             if log:
                 log.write(json.dumps(r.to_json()) + "\n")
                 log.flush()
-        c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, budget=budget,
+        c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, ids=ids, budget=budget,
                          jobs=jobs, baseline_time_limit=baseline_time_limit, baseline_cache=cache,
                          on_baselines=baselines_done,
                          on_done=done)

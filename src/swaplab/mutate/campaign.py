@@ -96,12 +96,15 @@ class Campaign:
         return score(self.results, equivalents, all_ids=all_ids)
 
 
-def run_campaign(design: type, scenarios: list, *, only=None, operators=None, budget: Budget,
+def run_campaign(design: type, scenarios: list, *, only=None, operators=None, ids=None, budget: Budget,
                  baseline_time_limit: float = 120.0, baseline_executions: int = 100000, jobs: int = 1,
                  baseline_cache=None, on_baselines=None, on_done=None) -> Campaign:
     t0 = time.perf_counter()
     kw = {"operators": operators} if operators else {}
     every = generate(only, **kw)
+    if ids:                             # --mutant: just these (e.g. the survivors of a run)
+        wanted = set(ids)
+        every = [m for m in every if m.id in wanted]
     mutants = [m for m in every if applies_to(m, design)]
     c = Campaign(design, scenarios, mutants, budget,
                  not_applicable=[m for m in every if not applies_to(m, design)])
