@@ -392,3 +392,16 @@ def test_mutant_option_runs_just_the_named_mutants():
     assert sorted(m["id"] for m in doc["mutants"]) == sorted([PTE_SAME, "memory.folio_put:negate:0"])
     r = CliRunner().invoke(main, ["mutants", "--mutant", "memory.do_swap_page:drop-check:999"])
     assert r.exit_code == 2 and "no drop-check site number 999" in r.output
+
+
+def test_a_mutant_time_limit_names_the_scenarios_it_left_unsearched():
+    # a survivor (the uptodate branch never runs without read errors) on two scenarios, with
+    # time for the first search only: the rest is named, not silently dropped
+    scs = [get_scenario("two-faults"), get_scenario("willneed-then-faults")]
+    bs = {s.name: baseline(SWAPCACHE, s, time_limit=60) for s in scs}
+    m = mutate.parse_id("memory.do_swap_page:drop-check:7")
+    r = run_mutant(m, SWAPCACHE, scs, bs, mutate.Budget(time_limit=30, mutant_time_limit=0.1))
+    assert r.status != CAUGHT and r.not_searched
+    searched = {(s.scenario, s.phase) for s in r.searches}
+    assert searched and not searched & set(r.not_searched)
+    assert r.to_json()["not_searched"][0]["scenario"] in {s.name for s in scs}

@@ -701,6 +701,9 @@ def _print_bench(w, results, costs) -> None:
                    "survivors of an earlier run against a new scenario.")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds per (mutant, scenario), both phases together: a safety net, budgets are executions.")
+@click.option("--mutant-time-limit", type=click.FloatRange(0.1), default=None,
+              help="Seconds per mutant over all its scenarios (default: no limit); the scenarios left "
+                   "unsearched are named in the log.")
 @click.option("--max-executions", type=click.IntRange(1), default=5000, show_default=True,
               help="Executions of the stateful search per (mutant, scenario).")
 @click.option("--bounded-executions", type=click.IntRange(1), default=1000, show_default=True,
@@ -723,9 +726,9 @@ def _print_bench(w, results, costs) -> None:
                    "repeatable: a mutant caught in any run is caught.")
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, time_limit, max_executions,
-                bounded_executions, jobs, equivalents_file, baseline_time_limit, baseline_cache, no_baseline_cache, log_file, from_log,
-                list_only, as_json):
+def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, time_limit, mutant_time_limit,
+                max_executions, bounded_executions, jobs, equivalents_file, baseline_time_limit, baseline_cache,
+                no_baseline_cache, log_file, from_log, list_only, as_json):
     """Mutation adequacy: mutate the kernel model, check every scenario against each mutant, score."""
     from . import mutate
     from .mutate.campaign import LogError, resolve_scenarios, results_from_logs, run_campaign
@@ -781,7 +784,7 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, ti
                                          + report.stale_log_notes(stale_lines)), markup=False)
         sys.exit(1 if sc.wrong_equivalents else 0)
     budget = mutate.Budget(bounded_executions=bounded_executions, stateful_executions=max_executions,
-                           time_limit=time_limit)
+                           time_limit=time_limit, mutant_time_limit=mutant_time_limit)
     from .mutate.baseline_cache import BaselineCache
     cache = BaselineCache(None if no_baseline_cache else baseline_cache)
     bar = _CellProgress("mutants", 0, not as_json)
@@ -808,7 +811,8 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, ti
     notes = [f"{len(c.results)} of {len(c.mutants)} mutants of {design.name} in {c.seconds:.1f}s ({jobs} at a time; "
              f"baselines {c.baseline_seconds:.1f}s); per (mutant, scenario): bounded search up to "
              f"{budget.preemptions} preemptions and {budget.bounded_executions} executions, then stateful DPOR up "
-             f"to {budget.stateful_executions} executions; {budget.time_limit:g}s at most."]
+             f"to {budget.stateful_executions} executions; {budget.time_limit:g}s at most"
+             + (f"; {mutant_time_limit:g}s per mutant at most." if mutant_time_limit else ".")]
     if cache.hits:
         notes.append(f"{cache.hits} of {len(scenarios)} baselines reused from {baseline_cache}.")
     if c.not_applicable:

@@ -200,7 +200,8 @@ def _read_log(path: str, stale: list | None = None) -> list[MutantResult]:
             out.append(MutantResult(m, d["design"], d["status"], d.get("caught_by"),
                                     [Search(s["scenario"], s["phase"], s["verdict"], s["complete"], s["executions"],
                                             s["seconds"], s.get("stopped_by", ""), s.get("same_final_states"))
-                                     for s in d.get("searches", [])], d.get("seconds", 0.0)))
+                                     for s in d.get("searches", [])], d.get("seconds", 0.0),
+                                    [(x["scenario"], x["phase"]) for x in d.get("not_searched", [])]))
         except (ValueError, KeyError, TypeError, MutantError) as e:
             raise LogError(f"{path}:{n}: not a line `swaplab mutants --log` writes ({type(e).__name__}: {e}); "
                            "give the file a --log run wrote") from None
