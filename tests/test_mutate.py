@@ -243,8 +243,9 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 
 
 # tests/scenarios/ also holds the fidelity scenarios (tests/test_fidelity.py); the gap scenarios
-# are those KILLS names.
-@pytest.mark.parametrize("name", ["retry-then-fork"])
+# are those KILLS names (tests/scenarios/mutants/ holds only gap scenarios).
+@pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
+                                  "mutants/fork-none-page", "mutants/frame-reuse-vs-load"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -262,6 +263,26 @@ KILLS = {
     # mmap_lock, retries and drops it once: one read hold is left, and T0's fork (down_write)
     # waits for it forever.  One preemption (T1 must hold the folio lock when T0 tries it).
     "retry-then-fork": [("memory.folio_lock_or_retry:drop-unlock:0", "deadlock")],
+    # The read after munmap finds no VMA; without the up_read of the bad_area path mmap_lock
+    # stays held for read and the same task's fork (down_write) waits forever.  The munmap
+    # also leaves an empty PTE, which a fork that does not skip it hands to copy_nonswap_entry.
+    "mutants/segv-then-fork": [("memory.do_user_addr_fault:drop-unlock:0", "deadlock"),
+                               ("memory.copy_page_range:drop-check:0", "crash")],
+    # Slot 0 cannot be read: the folio stays !uptodate with the data alloc_folio gave it (0).
+    # Mapping it anyway (the check dropped, or negated: then only failed reads are mapped)
+    # makes the load return 0 where 1 was stored; keeping the PTL on the SIGBUS path makes the
+    # second read's fault sleep on mmap_lock with a spinlock held.  No preemption needed.
+    "mutants/read-error": [("memory.do_swap_page:drop-check:7", "data-loss"),
+                           ("memory.do_swap_page:negate:10", "data-loss"),
+                           ("memory.do_swap_page:drop-unlock:2", "crash")],
+    # Page 0 has no PTE: copy_pte_range must skip it (`pte_none`), else copy_nonswap_entry
+    # sees an empty PTE (crash); the negated test copies only the empty one.
+    "mutants/fork-none-page": [("memory.copy_page_range:drop-check:0", "crash"),
+                               ("memory.copy_page_range:negate:0", "crash")],
+    # T0's CPU reads the PTE (folio#1), T1 zaps it (folio#1 freed) and write-faults a new folio,
+    # which gets frame 1 again: the PTE value is the same.  Without the frame-reuse recheck the
+    # load goes through the old, freed folio object.  One preemption.
+    "mutants/frame-reuse-vs-load": [("memory.cpu_access:drop-check:1", "use-after-free")],
 }
 
 
