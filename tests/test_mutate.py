@@ -245,7 +245,8 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 # tests/scenarios/ also holds the fidelity scenarios (tests/test_fidelity.py); the gap scenarios
 # are those KILLS names (tests/scenarios/mutants/ holds only gap scenarios).
 @pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
-                                  "mutants/fork-none-page", "mutants/frame-reuse-vs-load"])
+                                  "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
+                                  "mutants/writeback-vs-slot-reuse"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -283,6 +284,15 @@ KILLS = {
     # which gets frame 1 again: the PTE value is the same.  Without the frame-reuse recheck the
     # load goes through the old, freed folio object.  One preemption.
     "mutants/frame-reuse-vs-load": [("memory.cpu_access:drop-check:1", "use-after-free")],
+    # T0's pageout writes page 0 to slot 0; T1's MADV_DONTNEED drops the last swap reference
+    # and __try_to_reclaim_swap frees the swap cache if it can lock the folio and it is not
+    # under writeback; T2 pages page 1 out and gets slot 0 back.  Unlocking before
+    # folio_start_writeback lets T1 free the slot mid-write: T2's page is written to slot 0 and
+    # then T0's late write of page 0 (value 1) lands on it, so T2's read gets 1.  Freeing
+    # SWAP_HAS_CACHE before emptying the cache slot lets T2 add its folio to a slot still
+    # holding page 0's (add_to_swap_cache's BUG).  Five preemptions: stateful search.
+    "mutants/writeback-vs-slot-reuse": [("swap_state.swap_writepage:swap:1", "data-loss", "stateful"),
+                                        ("swap_state.delete_from_swap_cache:swap:0", "crash", "stateful")],
 }
 
 
@@ -290,9 +300,9 @@ KILLS = {
 def test_gap_scenarios_kill_their_mutants(name):
     from swaplab.scenarios import load_scenario
     sc = load_scenario(GAP_DIR / f"{name}.toml")
-    for mid, kind in KILLS[name]:
-        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc), "bounded",
-                    preemptions=2, minimize=False, max_executions=5000)
+    for mid, kind, *strategy in KILLS[name]:
+        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc),
+                    strategy[0] if strategy else "bounded", preemptions=2, minimize=False, max_executions=5000)
         assert r.violations and r.violations[0].kind == kind, mid
 
 
