@@ -246,7 +246,8 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 # are those KILLS names (tests/scenarios/mutants/ holds only gap scenarios).
 @pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
                                   "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
-                                  "mutants/writeback-vs-slot-reuse"])
+                                  "mutants/writeback-vs-slot-reuse", "mutants/full-scan-takes-free-slot",
+                                  "mutants/full-device-pageout"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -293,6 +294,14 @@ KILLS = {
     # holding page 0's (add_to_swap_cache's BUG).  Five preemptions: stateful search.
     "mutants/writeback-vs-slot-reuse": [("swap_state.swap_writepage:swap:1", "data-loss", "stateful"),
                                         ("swap_state.delete_from_swap_cache:swap:0", "crash", "stateful")],
+    # vm_swap_full computed: slot 0 holds one swap count (page 0), slot 1 is free.  The scan
+    # that takes slots whose map is 1 instead of 0 gives page 1 slot 0, overwriting page 0's
+    # data there: reading page 0 back returns 2.  No preemption.
+    "mutants/full-scan-takes-free-slot": [("swapfile._scan_swap_map_slots_full:off-by-one:1", "data-loss")],
+    # One slot, held by page 0: the computed scan finds no candidate.  Without its `if not
+    # cands` exit it indexes an empty list (model-error); negated, it does so exactly then.
+    "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
+                                    ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
 }
 
 
