@@ -247,7 +247,7 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 @pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
                                   "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
                                   "mutants/writeback-vs-slot-reuse", "mutants/full-scan-takes-free-slot",
-                                  "mutants/full-device-pageout"])
+                                  "mutants/full-device-pageout", "mutants/madvise-twice-then-fork"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -302,6 +302,14 @@ KILLS = {
     # cands` exit it indexes an empty list (model-error); negated, it does so exactly then.
     "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
                                     ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
+    # madvise_pageout without its up_read leaves mmap_lock held: T0's fork waits forever.
+    # madvise_willneed on the present page 1 reads its PTE as a swap entry: the model's
+    # offset -1 indexes slot 1 (Python's negative index: the model's stand-in for the garbage
+    # entry a present PTE decodes to), whose folio is cached with folio->swap = -1; T0's read
+    # of page 2 (slot 1) then fails the swap-cache recheck forever (livelock).  No preemption.
+    "mutants/madvise-twice-then-fork": [("madvise.madvise_pageout:drop-unlock:1", "deadlock"),
+                                        ("madvise.madvise_willneed:drop-check:0", "livelock"),
+                                        ("madvise.madvise_willneed:negate:0", "livelock")],
 }
 
 
