@@ -302,12 +302,15 @@ KILLS = {
     # cands` exit it indexes an empty list (model-error); negated, it does so exactly then.
     "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
                                     ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
-    # madvise_pageout without its up_read leaves mmap_lock held: T0's fork waits forever.
+    # madvise_pageout, madvise_dontneed or madvise_willneed without its up_read leaves
+    # mmap_lock held for read: T0's fork waits forever.
     # madvise_willneed on the present page 1 reads its PTE as a swap entry: the model's
     # offset -1 indexes slot 1 (Python's negative index: the model's stand-in for the garbage
     # entry a present PTE decodes to), whose folio is cached with folio->swap = -1; T0's read
     # of page 2 (slot 1) then fails the swap-cache recheck forever (livelock).  No preemption.
     "mutants/madvise-twice-then-fork": [("madvise.madvise_pageout:drop-unlock:1", "deadlock"),
+                                        ("madvise.madvise_dontneed:drop-unlock:0", "deadlock"),
+                                        ("madvise.madvise_willneed:drop-unlock:1", "deadlock"),
                                         ("madvise.madvise_willneed:drop-check:0", "livelock"),
                                         ("madvise.madvise_willneed:negate:0", "livelock")],
 }
