@@ -247,7 +247,8 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 @pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
                                   "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
                                   "mutants/writeback-vs-slot-reuse", "mutants/full-scan-takes-free-slot",
-                                  "mutants/full-device-pageout", "mutants/madvise-twice-then-fork"])
+                                  "mutants/full-device-pageout", "mutants/madvise-twice-then-fork",
+                                  "mutants/swapoff-vs-dontneed"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -313,6 +314,16 @@ KILLS = {
                                         ("madvise.madvise_willneed:drop-unlock:1", "deadlock"),
                                         ("madvise.madvise_willneed:drop-check:0", "livelock"),
                                         ("madvise.madvise_willneed:negate:0", "livelock")],
+    # swapoff's unuse_pte_range reads the swap PTE, then T1's zap frees the entry (count 0),
+    # so the readahead returns NULL: without the `if (!folio)` test the walk locks a missing
+    # folio (model-error); without the count test, or with it negated or off by one, it
+    # returns -ENOMEM and swapoff fails (crash).  Putting the folio before unlocking it frees
+    # it locked once the zap and the swap cache's drop leave swapoff the last reference.
+    "mutants/swapoff-vs-dontneed": [("swapoff.unuse_pte_range:drop-check:1", "model-error"),
+                                    ("swapoff.unuse_pte_range:drop-check:2", "crash"),
+                                    ("swapoff.unuse_pte_range:negate:3", "crash"),
+                                    ("swapoff.unuse_pte_range:off-by-one:0", "crash"),
+                                    ("swapoff.unuse_pte_range:swap:4", "crash")],
 }
 
 
