@@ -274,8 +274,10 @@ KILLS = {
     # Slot 0 cannot be read: the folio stays !uptodate with the data alloc_folio gave it (0).
     # Mapping it anyway (the check dropped, or negated: then only failed reads are mapped)
     # makes the load return 0 where 1 was stored; keeping the PTL on the SIGBUS path makes the
-    # second read's fault sleep on mmap_lock with a spinlock held.  No preemption needed.
+    # second read's fault sleep on mmap_lock with a spinlock held; a failed read that leaves
+    # the folio locked makes the second read wait for it forever.  No preemption needed.
     "mutants/read-error": [("memory.do_swap_page:drop-check:7", "data-loss"),
+                           ("swap_state._swap_read_folio_error:drop-unlock:0", "deadlock"),
                            ("memory.do_swap_page:negate:10", "data-loss"),
                            ("memory.do_swap_page:drop-unlock:2", "crash")],
     # Page 0 has no PTE: copy_pte_range must skip it (`pte_none`), else copy_nonswap_entry
@@ -300,8 +302,10 @@ KILLS = {
     # data there: reading page 0 back returns 2.  No preemption.
     "mutants/full-scan-takes-free-slot": [("swapfile._scan_swap_map_slots_full:off-by-one:1", "data-loss")],
     # One slot, held by page 0: the computed scan finds no candidate.  Without its `if not
-    # cands` exit it indexes an empty list (model-error); negated, it does so exactly then.
+    # cands` exit it indexes an empty list (model-error); negated, it does so exactly then;
+    # without that exit's unlock, si->lock stays held and the next fault sleeps under it.
     "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
+                                    ("swapfile._scan_swap_map_slots_full:drop-unlock:0", "crash"),
                                     ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
     # madvise_pageout, madvise_dontneed or madvise_willneed without its up_read leaves
     # mmap_lock held for read: T0's fork waits forever.
