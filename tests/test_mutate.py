@@ -248,7 +248,7 @@ GAP_DIR = Path(__file__).parent / "scenarios"
                                   "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
                                   "mutants/writeback-vs-slot-reuse", "mutants/full-scan-takes-free-slot",
                                   "mutants/full-device-pageout", "mutants/madvise-twice-then-fork",
-                                  "mutants/swapoff-vs-dontneed"])
+                                  "mutants/swapoff-vs-dontneed", "mutants/swapoff-shared-then-write"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -328,6 +328,10 @@ KILLS = {
                                     ("swapoff.unuse_pte_range:negate:3", "crash"),
                                     ("swapoff.unuse_pte_range:off-by-one:0", "crash"),
                                     ("swapoff.unuse_pte_range:swap:4", "crash")],
+    # The entry is shared (parent and child, exclusive bit clear).  unuse_pte with its test
+    # negated maps it PageAnonExclusive in the parent, whose write then reuses the folio the
+    # child still maps: the child's read (or the final check) sees 2 where 1 was stored.
+    "mutants/swapoff-shared-then-write": [("swapoff.unuse_pte:negate:1", "data-loss")],
 }
 
 
