@@ -197,10 +197,13 @@ def test_a_bad_equivalents_file_names_the_line_and_the_fix(tmp_path, text, words
 
 def test_the_shipped_equivalents_file_lists_only_real_mutants_with_reasons():
     eq = load_equivalents()
-    ids = {m.id for m in mutate.generate()}
+    ids = {m.id: m for m in mutate.generate()}
     for key, why in eq.items():
-        assert key.split("/", 1)[-1] in ids, key
+        mid = key.split("/", 1)[-1]
+        assert mid in ids, key
         assert len(why) > 20, key
+        # each entry names the site it was decided for, and that is still the mutant's site
+        assert eq.sites.get(key) == ids[mid].what, key
 
 
 # --- the command -------------------------------------------------------------------------------------
@@ -240,8 +243,12 @@ GAP_DIR = Path(__file__).parent / "scenarios"
 
 
 # tests/scenarios/ also holds the fidelity scenarios (tests/test_fidelity.py); the gap scenarios
-# are those KILLS names.
-@pytest.mark.parametrize("name", ["retry-then-fork"])
+# are those KILLS names (tests/scenarios/mutants/ holds only gap scenarios).
+@pytest.mark.parametrize("name", ["retry-then-fork", "mutants/segv-then-fork", "mutants/read-error",
+                                  "mutants/fork-none-page", "mutants/frame-reuse-vs-load",
+                                  "mutants/writeback-vs-slot-reuse", "mutants/full-scan-takes-free-slot",
+                                  "mutants/full-device-pageout", "mutants/madvise-twice-then-fork",
+                                  "mutants/swapoff-vs-dontneed", "mutants/swapoff-shared-then-write"])
 def test_gap_scenarios_pass_the_unmutated_kernel_completely(name):
     from swaplab.scenarios import load_scenario
     assert name in KILLS
@@ -259,6 +266,72 @@ KILLS = {
     # mmap_lock, retries and drops it once: one read hold is left, and T0's fork (down_write)
     # waits for it forever.  One preemption (T1 must hold the folio lock when T0 tries it).
     "retry-then-fork": [("memory.folio_lock_or_retry:drop-unlock:0", "deadlock")],
+    # The read after munmap finds no VMA; without the up_read of the bad_area path mmap_lock
+    # stays held for read and the same task's fork (down_write) waits forever.  The munmap
+    # also leaves an empty PTE, which a fork that does not skip it hands to copy_nonswap_entry.
+    "mutants/segv-then-fork": [("memory.do_user_addr_fault:drop-unlock:0", "deadlock"),
+                               ("memory.copy_page_range:drop-check:0", "crash")],
+    # Slot 0 cannot be read: the folio stays !uptodate with the data alloc_folio gave it (0).
+    # Mapping it anyway (the check dropped, or negated: then only failed reads are mapped)
+    # makes the load return 0 where 1 was stored; keeping the PTL on the SIGBUS path makes the
+    # second read's fault sleep on mmap_lock with a spinlock held; a failed read that leaves
+    # the folio locked makes the second read wait for it forever.  No preemption needed.
+    "mutants/read-error": [("memory.do_swap_page:drop-check:7", "data-loss"),
+                           ("swap_state._swap_read_folio_error:drop-unlock:0", "deadlock"),
+                           ("memory.do_swap_page:negate:10", "data-loss"),
+                           ("memory.do_swap_page:drop-unlock:2", "crash")],
+    # Page 0 has no PTE: copy_pte_range must skip it (`pte_none`), else copy_nonswap_entry
+    # sees an empty PTE (crash); the negated test copies only the empty one.
+    "mutants/fork-none-page": [("memory.copy_page_range:drop-check:0", "crash"),
+                               ("memory.copy_page_range:negate:0", "crash")],
+    # T0's CPU reads the PTE (folio#1), T1 zaps it (folio#1 freed) and write-faults a new folio,
+    # which gets frame 1 again: the PTE value is the same.  Without the frame-reuse recheck the
+    # load goes through the old, freed folio object.  One preemption.
+    "mutants/frame-reuse-vs-load": [("memory.cpu_access:drop-check:1", "use-after-free")],
+    # T0's pageout writes page 0 to slot 0; T1's MADV_DONTNEED drops the last swap reference
+    # and __try_to_reclaim_swap frees the swap cache if it can lock the folio and it is not
+    # under writeback; T2 pages page 1 out and gets slot 0 back.  Unlocking before
+    # folio_start_writeback lets T1 free the slot mid-write: T2's page is written to slot 0 and
+    # then T0's late write of page 0 (value 1) lands on it, so T2's read gets 1.  Freeing
+    # SWAP_HAS_CACHE before emptying the cache slot lets T2 add its folio to a slot still
+    # holding page 0's (add_to_swap_cache's BUG).  Five preemptions: stateful search.
+    "mutants/writeback-vs-slot-reuse": [("swap_state.swap_writepage:swap:1", "data-loss", "stateful"),
+                                        ("swap_state.delete_from_swap_cache:swap:0", "crash", "stateful")],
+    # vm_swap_full computed: slot 0 holds one swap count (page 0), slot 1 is free.  The scan
+    # that takes slots whose map is 1 instead of 0 gives page 1 slot 0, overwriting page 0's
+    # data there: reading page 0 back returns 2.  No preemption.
+    "mutants/full-scan-takes-free-slot": [("swapfile._scan_swap_map_slots_full:off-by-one:1", "data-loss")],
+    # One slot, held by page 0: the computed scan finds no candidate.  Without its `if not
+    # cands` exit it indexes an empty list (model-error); negated, it does so exactly then;
+    # without that exit's unlock, si->lock stays held and the next fault sleeps under it.
+    "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
+                                    ("swapfile._scan_swap_map_slots_full:drop-unlock:0", "crash"),
+                                    ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
+    # madvise_pageout, madvise_dontneed or madvise_willneed without its up_read leaves
+    # mmap_lock held for read: T0's fork waits forever.
+    # madvise_willneed on the present page 1 reads its PTE as a swap entry: the model's
+    # offset -1 indexes slot 1 (Python's negative index: the model's stand-in for the garbage
+    # entry a present PTE decodes to), whose folio is cached with folio->swap = -1; T0's read
+    # of page 2 (slot 1) then fails the swap-cache recheck forever (livelock).  No preemption.
+    "mutants/madvise-twice-then-fork": [("madvise.madvise_pageout:drop-unlock:1", "deadlock"),
+                                        ("madvise.madvise_dontneed:drop-unlock:0", "deadlock"),
+                                        ("madvise.madvise_willneed:drop-unlock:1", "deadlock"),
+                                        ("madvise.madvise_willneed:drop-check:0", "livelock"),
+                                        ("madvise.madvise_willneed:negate:0", "livelock")],
+    # swapoff's unuse_pte_range reads the swap PTE, then T1's zap frees the entry (count 0),
+    # so the readahead returns NULL: without the `if (!folio)` test the walk locks a missing
+    # folio (model-error); without the count test, or with it negated or off by one, it
+    # returns -ENOMEM and swapoff fails (crash).  Putting the folio before unlocking it frees
+    # it locked once the zap and the swap cache's drop leave swapoff the last reference.
+    "mutants/swapoff-vs-dontneed": [("swapoff.unuse_pte_range:drop-check:1", "model-error"),
+                                    ("swapoff.unuse_pte_range:drop-check:2", "crash"),
+                                    ("swapoff.unuse_pte_range:negate:3", "crash"),
+                                    ("swapoff.unuse_pte_range:off-by-one:0", "crash"),
+                                    ("swapoff.unuse_pte_range:swap:4", "crash")],
+    # The entry is shared (parent and child, exclusive bit clear).  unuse_pte with its test
+    # negated maps it PageAnonExclusive in the parent, whose write then reuses the folio the
+    # child still maps: the child's read (or the final check) sees 2 where 1 was stored.
+    "mutants/swapoff-shared-then-write": [("swapoff.unuse_pte:negate:1", "data-loss")],
 }
 
 
@@ -266,9 +339,9 @@ KILLS = {
 def test_gap_scenarios_kill_their_mutants(name):
     from swaplab.scenarios import load_scenario
     sc = load_scenario(GAP_DIR / f"{name}.toml")
-    for mid, kind in KILLS[name]:
-        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc), "bounded",
-                    preemptions=2, minimize=False, max_executions=5000)
+    for mid, kind, *strategy in KILLS[name]:
+        r = explore(make_program(mutate.patched_design(mutate.parse_id(mid), SWAPCACHE), sc),
+                    strategy[0] if strategy else "bounded", preemptions=2, minimize=False, max_executions=5000)
         assert r.violations and r.violations[0].kind == kind, mid
 
 
@@ -287,3 +360,118 @@ def test_logs_merge_a_catch_anywhere_wins_and_rescore(tmp_path):
     (tmp_path / "bad.jsonl").write_text(json.dumps(_result(a.id, SURVIVED).to_json()) + "\n{nope\n")
     with pytest.raises(LogError, match="bad.jsonl:2"):
         results_from_logs([str(tmp_path / "bad.jsonl")])
+
+
+# --- what a run keeps between runs: baselines, and log lines that went stale ------------------------
+def test_baselines_are_cached_by_content_and_reused(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    from swaplab.mutate.campaign import run_baselines
+    sc = get_scenario("two-faults")
+    path = tmp_path / "cache.json"
+    kw = {"time_limit": 60, "max_executions": 100000, "max_steps": 5000}
+    first = run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(path))["two-faults"]
+    assert first.complete and path.is_file()
+    again = BaselineCache(path)
+    b = run_baselines(SWAPCACHE, [sc], **kw, cache=again)["two-faults"]
+    assert again.hits == 1
+    assert (b.verdict, b.complete, b.reached, b.finals) == (first.verdict, first.complete, first.reached, first.finals)
+    # the key is what the scenario is, not its name; another design or step bound is another entry
+    import dataclasses
+    renamed = dataclasses.replace(sc, name="renamed", path="elsewhere.toml")
+    assert again.get(SWAPCACHE, renamed, **kw) is not None
+    assert again.get(DESIGNS["bypass"], sc, **kw) is None
+    assert again.get(SWAPCACHE, sc, **dict(kw, max_steps=4000)) is None
+    changed = dataclasses.replace(sc, threads=sc.threads[:1])
+    assert again.get(SWAPCACHE, changed, **kw) is None
+
+
+def test_an_unfinished_baseline_is_searched_again_with_a_larger_budget(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    sc = get_scenario("two-faults")
+    cache = BaselineCache(tmp_path / "c.json")
+    partial = Baseline("two-faults", "ok", False, frozenset(), frozenset(), 1.0, 10)
+    cache.put(SWAPCACHE, sc, partial, time_limit=5, max_executions=10, max_steps=5000)
+    assert cache.get(SWAPCACHE, sc, time_limit=5, max_executions=10, max_steps=5000) is not None
+    assert cache.get(SWAPCACHE, sc, time_limit=60, max_executions=10, max_steps=5000) is None
+    assert cache.get(SWAPCACHE, sc, time_limit=5, max_executions=1000, max_steps=5000) is None
+
+
+def test_a_cache_file_that_cannot_be_read_is_ignored(tmp_path):
+    from swaplab.mutate.baseline_cache import BaselineCache
+    f = tmp_path / "c.json"
+    f.write_text("{not json")
+    c = BaselineCache(f)
+    assert c.entries == {} and c.get(SWAPCACHE, get_scenario("two-faults"), time_limit=1, max_executions=1,
+                                     max_steps=5000) is None
+
+
+def test_a_mutant_compares_its_final_states_with_a_cached_baseline(tmp_path):
+    # finals are kept as digests; a mutant that changes nothing reaches the same ones
+    from swaplab.mutate.baseline_cache import BaselineCache
+    from swaplab.mutate.campaign import run_baselines
+    sc = get_scenario("two-faults")
+    kw = {"time_limit": 60, "max_executions": 100000, "max_steps": 5000}
+    run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(tmp_path / "c.json"))
+    b = run_baselines(SWAPCACHE, [sc], **kw, cache=BaselineCache(tmp_path / "c.json"))
+    assert b["two-faults"].finals and all(isinstance(x, str) for x in b["two-faults"].finals)
+    # drop-check of the uptodate test: without read errors the branch never runs
+    m = mutate.parse_id("memory.do_swap_page:drop-check:7")
+    assert "uptodate" in m.what
+    r = run_mutant(m, SWAPCACHE, [sc], b, mutate.Budget(time_limit=30))
+    assert r.status == SURVIVED and r.changes_final_states is False
+
+
+def test_log_lines_whose_id_names_another_site_today_are_left_out(tmp_path):
+    from swaplab.mutate.campaign import results_from_logs
+    a, b = mutate.generate(["memory.do_swap_page"])[:2]
+    good = _result(a.id, CAUGHT).to_json()
+    moved = dict(_result(b.id, SURVIVED).to_json(), description="memory.py:do_swap_page:1 drop check `if x`")
+    gone = dict(moved, id="memory.do_swap_page:drop-check:99")
+    f = tmp_path / "old.jsonl"
+    f.write_text("\n".join(json.dumps(d) for d in (good, moved, gone)) + "\n")
+    stale: list = []
+    rs = results_from_logs([str(f)], stale)
+    assert [r.mutant.id for r in rs] == [a.id]
+    assert [(w.rsplit(":", 1)[1], i) for w, i, _, _ in stale] == [("2", b.id), ("3", "memory.do_swap_page:drop-check:99")]
+    assert stale[0][2] == "drop check `if x`" and stale[0][3] == b.what and stale[1][3] == "no such site"
+    (tmp_path / "none.toml").write_text("# nothing decided\n")
+    res = CliRunner().invoke(main, ["mutants", "--from-log", str(f), "--equivalents", str(tmp_path / "none.toml")])
+    assert res.exit_code == 0 and "2 log lines left out" in res.output, res.output
+
+
+def test_an_equivalence_written_for_another_site_does_not_count(tmp_path):
+    ms = mutate.generate(["memory.do_swap_page"])[:2]
+    f = tmp_path / "eq.toml"
+    f.write_text(f'"{ms[0].id}" = {{ site = "{ms[0].what.replace(chr(34), chr(92) + chr(34))}", why = "the site it was written for" }}\n'
+                 f'"{ms[1].id}" = {{ site = "negate `if something else`", why = "written before the function changed" }}\n')
+    eq = load_equivalents(f)
+    results = [_result(ms[0].id, SURVIVED), _result(ms[1].id, SURVIVED)]
+    s = score(results, eq, all_ids={m.id: m for m in mutate.generate()})
+    assert (s.equivalent, s.denominator) == (1, 1)
+    assert s.stale_equivalents == [ms[1].id]
+    with pytest.raises(EquivalentsError, match="unknown keys"):
+        f.write_text(f'"{ms[0].id}" = {{ why = "x", reason = "y" }}\n')
+        load_equivalents(f)
+
+
+def test_mutant_option_runs_just_the_named_mutants():
+    res = CliRunner().invoke(main, ["mutants", "--mutant", PTE_SAME + ",memory.folio_put:negate:0", "--scenarios",
+                                    "two-faults", "--no-baseline-cache", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert sorted(m["id"] for m in doc["mutants"]) == sorted([PTE_SAME, "memory.folio_put:negate:0"])
+    r = CliRunner().invoke(main, ["mutants", "--mutant", "memory.do_swap_page:drop-check:999"])
+    assert r.exit_code == 2 and "no drop-check site number 999" in r.output
+
+
+def test_a_mutant_time_limit_names_the_scenarios_it_left_unsearched():
+    # a survivor (the uptodate branch never runs without read errors) on two scenarios, with
+    # time for the first search only: the rest is named, not silently dropped
+    scs = [get_scenario("two-faults"), get_scenario("willneed-then-faults")]
+    bs = {s.name: baseline(SWAPCACHE, s, time_limit=60) for s in scs}
+    m = mutate.parse_id("memory.do_swap_page:drop-check:7")
+    r = run_mutant(m, SWAPCACHE, scs, bs, mutate.Budget(time_limit=30, mutant_time_limit=0.1))
+    assert r.status != CAUGHT and r.not_searched
+    searched = {(s.scenario, s.phase) for s in r.searches}
+    assert searched and not searched & set(r.not_searched)
+    assert r.to_json()["not_searched"][0]["scenario"] in {s.name for s in scs}

@@ -699,8 +699,14 @@ def _print_bench(w, results, costs) -> None:
 @click.option("--only", "only", multiple=True,
               help="Mutate only this function (MODULE.func or func) or module (swapfile). Repeatable.")
 @click.option("--operators", "operator_list", help="Comma-separated operators (default: all).")
+@click.option("--mutant", "mutant_ids", multiple=True,
+              help="Run only these mutants (comma-separated ids, as --list prints them; repeatable), e.g. the "
+                   "survivors of an earlier run against a new scenario.")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds per (mutant, scenario), both phases together: a safety net, budgets are executions.")
+@click.option("--mutant-time-limit", type=click.FloatRange(0.1), default=None,
+              help="Seconds per mutant over all its scenarios (default: no limit); the scenarios left "
+                   "unsearched are named in the log.")
 @click.option("--max-executions", type=click.IntRange(1), default=5000, show_default=True,
               help="Executions of the stateful search per (mutant, scenario).")
 @click.option("--bounded-executions", type=click.IntRange(1), default=1000, show_default=True,
@@ -711,6 +717,11 @@ def _print_bench(w, results, costs) -> None:
               help="The file of mutants decided equivalent (default: the one in swaplab/mutate).")
 @click.option("--baseline-time-limit", type=click.FloatRange(0.1), default=120.0, show_default=True,
               help="Seconds for the unmutated design's search of each scenario.")
+@click.option("--baseline-cache", "baseline_cache", type=click.Path(dir_okay=False),
+              default=".swaplab/mutants-baselines.json", show_default=True,
+              help="Keep the unmutated design's searches here, keyed by scenario, design and source hash, "
+                   "and reuse them in later runs.")
+@click.option("--no-baseline-cache", is_flag=True, help="Search every baseline again and keep none.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False),
               help="Append each mutant's result to this file as one JSON line as soon as it is known.")
 @click.option("--from-log", "from_log", type=click.Path(dir_okay=False), multiple=True,
@@ -718,8 +729,9 @@ def _print_bench(w, results, costs) -> None:
                    "repeatable: a mutant caught in any run is caught.")
 @click.option("--list", "list_only", is_flag=True, help="List the mutants and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, max_executions, bounded_executions,
-                jobs, equivalents_file, baseline_time_limit, log_file, from_log, list_only, as_json):
+def mutants_cmd(design_name, scenario_specs, only, operator_list, mutant_ids, time_limit, mutant_time_limit,
+                max_executions, bounded_executions, jobs, equivalents_file, baseline_time_limit, baseline_cache,
+                no_baseline_cache, log_file, from_log, list_only, as_json):
     """Mutation adequacy: mutate the kernel model, check every scenario against each mutant, score."""
     from . import mutate
     from .mutate.campaign import LogError, resolve_scenarios, results_from_logs, run_campaign
@@ -737,8 +749,16 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
         if o not in keys:
             raise BadInput(f"--only {o}: no such kernel function or module; give MODULE.func, e.g. "
                            "memory.do_swap_page, or a module, e.g. swapfile (`swaplab mutants --list` shows them)")
+    ids = [i.strip() for spec in mutant_ids for i in spec.split(",") if i.strip()]
+    for i in ids:
+        try:
+            mutate.parse_id(i)
+        except mutate.MutantError as e:
+            raise BadInput(f"--mutant: {e}") from None
     if list_only:
         ms = mutate.generate(list(only) or None, **({"operators": operators} if operators else {}))
+        if ids:
+            ms = [m for m in ms if m.id in set(ids)]
         if as_json:
             click.echo(json.dumps([dict(m.to_json(), applies=mutate.applies_to(m, design)) for m in ms], indent=1))
         else:
@@ -749,20 +769,27 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
     try:
         equivalents = mutate.load_equivalents(equivalents_file or EQUIVALENT_FILE)
         if from_log:
-            results = results_from_logs(list(from_log))
+            stale_lines: list = []
+            results = results_from_logs(list(from_log), stale_lines)
         else:
             scenarios = resolve_scenarios(list(scenario_specs))
     except (mutate.EquivalentsError, ScenarioError, LogError) as e:
         raise BadInput(str(e)) from None
     if from_log:
-        sc = mutate.score(results, equivalents, all_ids={m.id for m in mutate.generate()})
+        sc = mutate.score(results, equivalents, all_ids={m.id: m for m in mutate.generate()})
         if as_json:
-            click.echo(json.dumps(report.json_doc(results, equivalents, sc, [], [], {"from_logs": list(from_log)}), indent=1))
+            click.echo(json.dumps(report.json_doc(results, equivalents, sc, [], [], {
+                "from_logs": list(from_log),
+                "stale_log_lines": [{"where": w, "id": i, "site_then": a, "site_now": b}
+                                    for w, i, a, b in stale_lines]}), indent=1))
         else:
-            out.print(report.text_report(results, equivalents, sc, [], [], [f"scored from {', '.join(from_log)}"]), markup=False)
+            out.print(report.text_report(results, equivalents, sc, [], [], [f"scored from {', '.join(from_log)}"]
+                                         + report.stale_log_notes(stale_lines)), markup=False)
         sys.exit(1 if sc.wrong_equivalents else 0)
     budget = mutate.Budget(bounded_executions=bounded_executions, stateful_executions=max_executions,
-                           time_limit=time_limit)
+                           time_limit=time_limit, mutant_time_limit=mutant_time_limit)
+    from .mutate.baseline_cache import BaselineCache
+    cache = BaselineCache(None if no_baseline_cache else baseline_cache)
     bar = _CellProgress("mutants", 0, not as_json)
     log = open(log_file, "a", encoding="utf-8") if log_file else None
     with bar:
@@ -776,8 +803,9 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
             if log:
                 log.write(json.dumps(r.to_json()) + "\n")
                 log.flush()
-        c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, budget=budget,
-                         jobs=jobs, baseline_time_limit=baseline_time_limit, on_baselines=baselines_done,
+        c = run_campaign(design, scenarios, only=list(only) or None, operators=operators, ids=ids, budget=budget,
+                         jobs=jobs, baseline_time_limit=baseline_time_limit, baseline_cache=cache,
+                         on_baselines=baselines_done,
                          on_done=done)
     if log:
         log.close()
@@ -786,7 +814,10 @@ def mutants_cmd(design_name, scenario_specs, only, operator_list, time_limit, ma
     notes = [f"{len(c.results)} of {len(c.mutants)} mutants of {design.name} in {c.seconds:.1f}s ({jobs} at a time; "
              f"baselines {c.baseline_seconds:.1f}s); per (mutant, scenario): bounded search up to "
              f"{budget.preemptions} preemptions and {budget.bounded_executions} executions, then stateful DPOR up "
-             f"to {budget.stateful_executions} executions; {budget.time_limit:g}s at most."]
+             f"to {budget.stateful_executions} executions; {budget.time_limit:g}s at most"
+             + (f"; {mutant_time_limit:g}s per mutant at most." if mutant_time_limit else ".")]
+    if cache.hits:
+        notes.append(f"{cache.hits} of {len(scenarios)} baselines reused from {baseline_cache}.")
     if c.not_applicable:
         notes.append(f"{len(c.not_applicable)} mutants not run: {design.name} overrides their functions.")
     if c.interrupted:

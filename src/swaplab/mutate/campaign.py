@@ -45,16 +45,36 @@ def resolve_scenarios(specs: list[str]) -> list:
 
 
 def run_baselines(design: type, scenarios: list, *, time_limit: float, max_executions: int,
-                  max_steps: int, jobs: int = 1) -> dict[str, Baseline]:
-    """The unmutated design on every scenario, ``jobs`` at a time."""
+                  max_steps: int, jobs: int = 1, cache=None) -> dict[str, Baseline]:
+    """The unmutated design on every scenario, ``jobs`` at a time; those ``cache`` (a
+    BaselineCache) holds are taken from it, the others searched and added to it."""
     kw = {"time_limit": time_limit, "max_executions": max_executions, "max_steps": max_steps}
-    if jobs <= 1 or len(scenarios) <= 1:
-        return {s.name: baseline(design, s, **kw) for s in scenarios}
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
-        futures = {s.name: pool.submit(baseline, design, s, **kw) for s in scenarios}
-        return {n: f.result() for n, f in futures.items()}
+    out: dict[str, Baseline] = {}
+    todo = []
+    for s in scenarios:
+        b = cache.get(design, s, **kw) if cache is not None else None
+        if b is not None:
+            out[s.name] = b
+        else:
+            todo.append(s)
+    if jobs <= 1 or len(todo) <= 1:
+        for s in todo:
+            out[s.name] = baseline(design, s, **kw)
+            if cache is not None:       # kept as soon as it is known: a later Ctrl-C loses nothing
+                cache.put(design, s, out[s.name], **kw)
+                cache.save()
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
+            futures = {s.name: (s, pool.submit(baseline, design, s, **kw)) for s in todo}
+            for n, (s, f) in futures.items():
+                out[n] = f.result()
+                if cache is not None:
+                    cache.put(design, s, out[n], **kw)
+        if cache is not None:
+            cache.save()
+    return {s.name: out[s.name] for s in scenarios}
 
 
 @dataclass
@@ -72,22 +92,26 @@ class Campaign:
     baseline_seconds: float = 0.0
 
     def score(self, equivalents: dict[str, str]) -> Score:
-        all_ids = {m.id for m in generate()}
+        all_ids = {m.id: m for m in generate()}
         return score(self.results, equivalents, all_ids=all_ids)
 
 
-def run_campaign(design: type, scenarios: list, *, only=None, operators=None, budget: Budget,
+def run_campaign(design: type, scenarios: list, *, only=None, operators=None, ids=None, budget: Budget,
                  baseline_time_limit: float = 120.0, baseline_executions: int = 100000, jobs: int = 1,
-                 on_baselines=None, on_done=None) -> Campaign:
+                 baseline_cache=None, on_baselines=None, on_done=None) -> Campaign:
     t0 = time.perf_counter()
     kw = {"operators": operators} if operators else {}
     every = generate(only, **kw)
+    if ids:                             # --mutant: just these (e.g. the survivors of a run)
+        wanted = set(ids)
+        every = [m for m in every if m.id in wanted]
     mutants = [m for m in every if applies_to(m, design)]
     c = Campaign(design, scenarios, mutants, budget,
                  not_applicable=[m for m in every if not applies_to(m, design)])
     try:
         c.baselines = run_baselines(design, scenarios, time_limit=baseline_time_limit,
-                                    max_executions=baseline_executions, max_steps=budget.max_steps, jobs=jobs)
+                                    max_executions=baseline_executions, max_steps=budget.max_steps, jobs=jobs,
+                                    cache=baseline_cache)
         c.baseline_seconds = time.perf_counter() - t0
         for s in scenarios:
             b = c.baselines[s.name]
@@ -120,15 +144,19 @@ class LogError(Exception):
 _RANK = {"caught": 3, "survived": 2, "timeout": 1, "unreached": 0}
 
 
-def results_from_logs(paths: list[str]) -> list[MutantResult]:
+def results_from_logs(paths: list[str], stale: list | None = None) -> list[MutantResult]:
     """The results ``swaplab mutants --log FILE`` runs wrote, one JSON line per mutant, to score
     again (after equivalent.toml changed) without running the mutants again.  Several logs
     (runs over different scenarios, e.g. the built-in library and the scenarios written for its
     survivors) merge: a mutant caught in any run is caught; otherwise survived beats timeout
-    beats unreached, and the searches of every run are kept."""
+    beats unreached, and the searches of every run are kept.
+
+    A line whose id names another site today than when it was written (the kernel function was
+    edited since: ids count sites in source order) is not a result for today's mutant: it is
+    left out, and ``(file:line, id, the site then, the site now)`` is added to ``stale``."""
     out: dict[str, MutantResult] = {}
     for path in paths:
-        for r in _read_log(path):
+        for r in _read_log(path, stale):
             key = r.mutant.id + "/" + r.design
             old = out.get(key)
             if old is None:
@@ -141,10 +169,11 @@ def results_from_logs(paths: list[str]) -> list[MutantResult]:
     return list(out.values())
 
 
-def _read_log(path: str) -> list[MutantResult]:
+def _read_log(path: str, stale: list | None = None) -> list[MutantResult]:
     import json
     from .mutants import MutantError, parse_id
     from .run import Search
+    from .score import _ID
     out = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -155,11 +184,24 @@ def _read_log(path: str) -> list[MutantResult]:
             continue
         try:
             d = json.loads(line)
-            m = parse_id(d["id"])
+            then = str(d.get("description", "")).split(" ", 1)[-1]
+            try:
+                m = parse_id(d["id"])
+            except MutantError:
+                if not (isinstance(d["id"], str) and _ID.match(d["id"])):
+                    raise
+                if stale is not None:       # the function, or this site of it, is gone
+                    stale.append((f"{path}:{n}", d["id"], then, "no such site"))
+                continue
+            if then != m.what:
+                if stale is not None:
+                    stale.append((f"{path}:{n}", m.id, then, m.what))
+                continue
             out.append(MutantResult(m, d["design"], d["status"], d.get("caught_by"),
                                     [Search(s["scenario"], s["phase"], s["verdict"], s["complete"], s["executions"],
                                             s["seconds"], s.get("stopped_by", ""), s.get("same_final_states"))
-                                     for s in d.get("searches", [])], d.get("seconds", 0.0)))
+                                     for s in d.get("searches", [])], d.get("seconds", 0.0),
+                                    [(x["scenario"], x["phase"]) for x in d.get("not_searched", [])]))
         except (ValueError, KeyError, TypeError, MutantError) as e:
             raise LogError(f"{path}:{n}: not a line `swaplab mutants --log` writes ({type(e).__name__}: {e}); "
                            "give the file a --log run wrote") from None

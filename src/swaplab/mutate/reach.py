@@ -9,6 +9,7 @@ a mutant from the original, and is left out (and reported).
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ class Baseline:
     verdict: str                   # "ok" or the violation kind
     complete: bool                 # the search explored every interleaving
     reached: frozenset = field(default_factory=frozenset)   # kernel function keys called
-    finals: frozenset = field(default_factory=frozenset)    # distinct final states (when complete)
+    finals: frozenset = field(default_factory=frozenset)    # digests of the final states (when complete)
     seconds: float = 0.0
     executions: int = 0
 
@@ -37,6 +38,17 @@ class Baseline:
         return {"scenario": self.scenario, "verdict": self.verdict, "complete": self.complete,
                 "seconds": round(self.seconds, 2), "executions": self.executions,
                 "functions_reached": len(self.reached), "final_states": len(self.finals)}
+
+
+def state_digest(state) -> str:
+    """A short, process-independent name for a final state (the kernel's fingerprint: tuples of
+    names, PTE dataclasses and ints, whose repr is deterministic), so baselines can be kept in a
+    file and compared with a mutant's final states in another process."""
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+
+
+def digests(states) -> frozenset:
+    return frozenset(state_digest(s) for s in states)
 
 
 def _recording(fn, key, seen):
@@ -74,5 +86,5 @@ def baseline(design: type, scenario, *, time_limit: float, max_executions: int =
     verdict = r.violations[0].kind if r.violations else "ok"
     complete = bool(r.stats.complete) and not r.violations
     return Baseline(scenario.name, verdict, complete, frozenset(seen),
-                    frozenset(r.stats.final_states) if complete else frozenset(),
+                    digests(r.stats.final_states) if complete else frozenset(),
                     time.perf_counter() - t0, r.stats.executions)

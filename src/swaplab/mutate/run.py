@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from ..engine import explore
 from ..kernel import make_program
 from .mutants import Mutant, patched_design
-from .reach import Baseline
+from .reach import Baseline, digests
 
 CAUGHT, SURVIVED, TIMEOUT, UNREACHED = "caught", "survived", "timeout", "unreached"
 
@@ -48,11 +48,15 @@ class Budget:
     # loops forever (a check that always retries) is a step-bound failure, found sooner with a
     # lower bound (the time limit is only checked between executions).
     max_steps: int = 5000
+    # Seconds per mutant over all its scenarios (None: no limit).  A survivor is searched on every
+    # scenario that reaches its function, which is most of a run's time; past this limit the
+    # scenarios not searched yet (the most expensive: they come last) are named in the result.
+    mutant_time_limit: float | None = None
 
     def to_json(self) -> dict:
         return {"preemptions": self.preemptions, "bounded_executions": self.bounded_executions,
                 "stateful_executions": self.stateful_executions, "time_limit": self.time_limit,
-                "max_steps": self.max_steps}
+                "max_steps": self.max_steps, "mutant_time_limit": self.mutant_time_limit}
 
 
 @dataclass
@@ -81,6 +85,8 @@ class MutantResult:
     caught_by: dict | None = None   # scenario, phase, kind, message, preemptions
     searches: list[Search] = field(default_factory=list)
     seconds: float = 0.0
+    # (scenario, phase) pairs the mutant's time limit left unsearched
+    not_searched: list = field(default_factory=list)
 
     @property
     def changes_final_states(self) -> bool | None:
@@ -93,7 +99,8 @@ class MutantResult:
         return {**self.mutant.to_json(), "design": self.design, "status": self.status,
                 "caught_by": self.caught_by, "seconds": round(self.seconds, 2),
                 "changes_final_states": self.changes_final_states,
-                "searches": [s.to_json() for s in self.searches]}
+                "searches": [s.to_json() for s in self.searches],
+                "not_searched": [{"scenario": n, "phase": p} for n, p in self.not_searched]}
 
 
 def _search(program, scenario: str, phase: str, budget: Budget, executions: int, seconds: float):
@@ -116,7 +123,7 @@ def _search(program, scenario: str, phase: str, budget: Budget, executions: int,
         return Search(scenario, phase, v.kind, False, st.executions, st.seconds, st.stopped_by), \
             {"kind": v.kind, "message": v.message, "preemptions": v.preemptions}, None
     return Search(scenario, phase, "ok", complete, st.executions, st.seconds, st.stopped_by), None, \
-        (frozenset(st.final_states) if complete else None)
+        (digests(st.final_states) if complete else None)
 
 
 def run_mutant(m: Mutant, design: type, scenarios: list, baselines: dict[str, Baseline],
@@ -142,6 +149,11 @@ def run_mutant(m: Mutant, design: type, scenarios: list, baselines: dict[str, Ba
                 left = budget.time_limit / 4
             if left <= 0.05:
                 continue
+            if budget.mutant_time_limit is not None and time.perf_counter() - t0 >= budget.mutant_time_limit:
+                res.not_searched.append((s.name, phase))
+                continue
+            if budget.mutant_time_limit is not None:    # the last search may not overrun it by much
+                left = min(left, max(0.1, budget.mutant_time_limit - (time.perf_counter() - t0)))
             executions = budget.bounded_executions if phase == "bounded" else budget.stateful_executions
             search, caught, finals = _search(make_program(patched, s), s.name, phase, budget, executions, left)
             b = baselines[s.name]

@@ -22,7 +22,7 @@ KERNEL_PACKAGE = "swaplab.kernel"
 # model.py's Kernel methods that are not kernel code: the scenario's initial state, ghost
 # statistics, the engine declarations that speed the search up, the user-thread driver.
 NOT_KERNEL_CODE = frozenset({
-    "__init__", "_build", "_build_fork", "_take_slot", "new_mm", "count", "declared_swap_refs",
+    "__init__", "_build", "_build_mms", "_build_fork", "_take_slot", "new_mm", "count", "declared_swap_refs",
     "declare_unshared", "run_thread", "do_op", "mms_sharing",
 })
 

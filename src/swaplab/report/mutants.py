@@ -11,7 +11,7 @@ STATUSES = (CAUGHT, SURVIVED, TIMEOUT, UNREACHED)
 
 def decision(r, equivalents) -> str:
     """What has been decided about a mutant that was not caught."""
-    why = equivalent_reason(equivalents, r.mutant.id, r.design)
+    why = equivalent_reason(equivalents, r.mutant, r.design)
     return f"equivalent: {why}" if why else "undecided (a gap until a scenario kills it or a reason is given)"
 
 
@@ -22,7 +22,7 @@ def table(results, equivalents) -> str:
         if not rs:
             continue
         counts = [sum(1 for r in rs if r.status == st) for st in STATUSES]
-        eq = sum(1 for r in rs if r.status != CAUGHT and equivalent_reason(equivalents, r.mutant.id, r.design))
+        eq = sum(1 for r in rs if r.status != CAUGHT and equivalent_reason(equivalents, r.mutant, r.design))
         rows.append((op, len(rs), *counts, eq))
     head = ("operator", "mutants", *STATUSES, "equivalent")
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
@@ -52,6 +52,18 @@ def score_line(sc) -> str:
             f"({sc.mutants} mutants, {sc.equivalent} decided equivalent for safety)")
 
 
+def stale_log_notes(stale) -> list[str]:
+    """Notes for the log lines left out because their id names another site today."""
+    if not stale:
+        return []
+    out = [f"{len(stale)} log lines left out: the kernel function changed since they were written, and "
+           "their ids name other sites today (run those mutants again):"]
+    out += [f"  {w} {i}: then {a}; now {b}" for w, i, a, b in stale[:20]]
+    if len(stale) > 20:
+        out.append(f"  ... and {len(stale) - 20} more")
+    return out
+
+
 def text_report(results, equivalents, sc, baselines, excluded, notes) -> str:
     parts = [table(results, equivalents), ""]
     s = survivor_lines(results, equivalents)
@@ -61,7 +73,8 @@ def text_report(results, equivalents, sc, baselines, excluded, notes) -> str:
     for sid in sc.wrong_equivalents:
         parts.append(f"WRONG: {sid} is listed in equivalent.toml but a scenario catches it: remove the entry")
     for sid in sc.stale_equivalents:
-        parts.append(f"stale: {sid} is listed in equivalent.toml but no such mutant exists any more")
+        parts.append(f"stale: {sid} is listed in equivalent.toml but no such mutant exists any more, or its "
+                     "site is not the one the entry was written for: decide it again")
     for name, why in excluded:
         parts.append(f"scenario {name} left out: {why}")
     parts += notes
@@ -75,5 +88,5 @@ def json_doc(results, equivalents, sc, baselines, excluded, meta) -> dict:
             "score": sc.to_json(),
             "survivors": [{"id": r.mutant.id, "description": r.mutant.describe(), "status": r.status,
                            "decision": decision(r, equivalents)} for r in survivors(results, equivalents)],
-            "mutants": [dict(r.to_json(), equivalent=equivalent_reason(equivalents, r.mutant.id, r.design))
+            "mutants": [dict(r.to_json(), equivalent=equivalent_reason(equivalents, r.mutant, r.design))
                         for r in results]}
