@@ -3,7 +3,8 @@ subclasses :class:`Kernel` and overrides the kernel functions its patch changes.
 
 Lock order, as the model takes the locks (mm/rmap.c's comment, reduced to what is modeled):
 
-    mmap_lock                      (rwsem: faults, madvise and swapoff read; fork, munmap write)
+    mmap_lock                      (rwsem: faults, madvise and swapoff read; fork, munmap write,
+                                    munmap then downgrades it to read for its zap)
       folio lock                   (PG_locked; sleeps, so never under a spinlock)
         PTE lock                   (one page table per mm: mm.ptl)
           si->cluster_lock         (lock_cluster_or_swap_info; si->lock folded in)

@@ -57,14 +57,36 @@ class Madvise:
         yield from mm.mmap_lock.up_read()
 
     def munmap(self, mm: MM, addrs):
-        """munmap: mmap_lock for write, zap, and the range is gone (later accesses SIGSEGV)."""
+        """munmap(2) v6.6 (mm/mmap.c): ``__vm_munmap(addr, len, true)`` → do_vmi_munmap →
+        do_vmi_align_munmap, which detaches the VMAs under mmap_lock for write, then downgrades
+        it and zaps under the read hold:
+
+            error = vma_iter_clear_gfp(vmi, start, end, GFP_KERNEL);
+            ...
+            /* Point of no return */
+            ...
+            if (unlock)
+                    mmap_write_downgrade(mm);
+            ...
+            unmap_region(mm, &mas_detach, vma, prev, next, start, end, count, !unlock);
+            ...
+            if (unlock)
+                    mmap_read_unlock(mm);
+
+        While the zap runs, other mmap_lock readers run too: a fault in the range finds no VMA
+        (SIGSEGV) though its PTE is still there, swapoff's unuse_mm (for_each_vma) and madvise
+        skip the range, and a store to a page not yet zapped still reaches it (the hardware
+        walks the page table, not the VMA tree).  Left out: VMA splitting, free_pgtables (page
+        tables are not modeled), remove_mt, the userfaultfd unmap events."""
         yield from mm.mmap_lock.down_write()
-        yield from self.zap_pte_range(mm, addrs)
+        # vma_iter_clear_gfp(): the range leaves the VMA tree before anything is zapped
         yield Step(tuple((mm.mapped[a], True) for a in addrs), f"munmap: detach {mm.name}'s VMA range",
                    cost="write")
         for a in addrs:
             mm.mapped[a].value = False
-        yield from mm.mmap_lock.up_write()
+        yield from mm.mmap_lock.downgrade_write(f"mmap_write_downgrade({mm.name}.mmap_lock)")
+        yield from self.zap_pte_range(mm, addrs)              # unmap_region → unmap_vmas
+        yield from mm.mmap_lock.up_read(f"mmap_read_unlock({mm.name}.mmap_lock)")
 
     def mmput(self, mm: MM):
         """A task's exit: do_exit() → exit_mm() → mmput() v6.6 (kernel/fork.c):

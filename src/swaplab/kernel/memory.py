@@ -143,8 +143,9 @@ class Memory:
         while True:
             yield from retry("refault", first)
             first = False
-            # An unmapped address has no PTE (munmap zapped it under mmap_lock for write), so
-            # the access faults and do_user_addr_fault finds no VMA: no separate check here.
+            # An address munmap has detached keeps its PTE until munmap's zap clears it (the
+            # MMU walks page tables, not VMAs); then the access faults and do_user_addr_fault
+            # finds no VMA: no separate check here.
             done, v = yield from self.cpu_access(mm, addr, write, value)
             if done:
                 if CTX.tid in self.faulting and self.observer is not None:
@@ -174,7 +175,8 @@ class Memory:
         flags = FAULT_FLAG_ALLOW_RETRY | (FAULT_FLAG_WRITE if write else 0)
         while True:
             yield from mm.mmap_lock.down_read()
-            # vma = lock_mm_and_find_vma(): munmap detaches it under mmap_lock for write
+            # vma = lock_mm_and_find_vma(): munmap detaches it under mmap_lock for write (and
+            # zaps after downgrading, so this can run during munmap's zap)
             if not (yield from mm.mapped[addr].read(f"find_vma({mm.name}, {addr})", cost="read")):
                 yield from mm.mmap_lock.up_read()
                 return VM_FAULT_SIGBUS            # bad_area_nosemaphore: SIGSEGV, in the model's one code

@@ -29,7 +29,7 @@ def check_final_state(k) -> None:
             pte = cell.peek()
             where, value = None, None
             if not mm.mapped[addr].peek() and pte.kind != "none":
-                # munmap zaps the range before the VMA goes: an entry left in it would be counted
+                # munmap zaps the range it detached before it returns: an entry left in it would be counted
                 # below as a live reference to a folio or slot that nobody can ever free
                 raise Violation("leak", f"{mm.name}.pte[{addr}] = {pte} outlives its VMA: munmap "
                                 "did not zap it")

@@ -142,7 +142,14 @@ class Swapoff:
         """unuse_pte_range() v6.6: for each swap PTE, get the folio (swap cache or read it in),
         lock it, wait for writeback, unuse_pte, folio_free_swap."""
         for addr in range(len(mm.pte)):
-            pte = yield from mm.pte[addr].read(f"unuse_pte_range: {mm.name}.pte[{addr}]", cost="read")
+            # unuse_mm() walks the VMA tree (for_each_vma): a range munmap has detached is not
+            # walked even while munmap, under its downgraded mmap_lock, still zaps it.  The
+            # tree cannot change while we hold mmap_lock for read, so the test joins the read.
+            yield Step(((mm.mapped[addr], False), (mm.pte[addr], False)),
+                       f"unuse_pte_range: {mm.name}.pte[{addr}]", cost="read")
+            if not mm.mapped[addr].value:
+                continue
+            pte = mm.pte[addr].value
             if pte.kind != "swp":
                 continue
             entry = pte.offset

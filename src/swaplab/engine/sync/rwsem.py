@@ -1,4 +1,5 @@
-"""A reader/writer semaphore, as mmap_lock: down_read, up_read, down_write, up_write.
+"""A reader/writer semaphore, as mmap_lock: down_read, up_read, down_write, up_write and
+downgrade_write (the writer becomes a reader in one step).
 
 Each thread has its own reader cell, as if the reader count were per-CPU: two readers touch
 different objects and so are independent (the search need not order them), while a writer's
@@ -72,3 +73,16 @@ class RWSem(Shared):
         if self.writer != CTX.tid:
             raise Violation("crash", f"up_write({self.name}) by a thread that does not hold it")
         self.writer = -1
+
+    def downgrade_write(self, label: str = ""):
+        """The writer becomes a reader atomically, as the kernel's downgrade_write(): in the
+        same step the writer field is cleared and the thread's reader cell counted, so no other
+        writer can slip in between, while waiting readers may now enter.  The thread then
+        releases it with up_read.  A release of the write hold (DPOR treats it as one)."""
+        me = self._reader(CTX.tid)
+        yield Step(((self, True), (me, True)), label or f"downgrade_write({self.name})", kind=UNLOCK,
+                   cost="rwsem")
+        if self.writer != CTX.tid:
+            raise Violation("crash", f"downgrade_write({self.name}) by a thread that does not hold it for write")
+        self.writer = -1
+        me._v += 1
