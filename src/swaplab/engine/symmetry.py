@@ -52,6 +52,19 @@ def per_thread(make) -> PerThread:
     return lst
 
 
+def per_thread_list(entries, objects=None) -> PerThread:
+    """``entries`` (one per thread, in thread order, made before the threads exist) as a
+    :class:`PerThread`.  Where each entry holds shared objects, ``objects(entry)`` lists them
+    (in the same order for every entry): they are renumbered with the threads, as the entries
+    of :func:`per_thread` are."""
+    lst = PerThread(entries)
+    if objects is not None and lst:
+        ex = CTX.execution
+        columns = list(zip(*(objects(e) for e in lst)))
+        ex.per_thread.extend(PerThread(col) for col in columns)
+    return lst
+
+
 def candidate_orders(classes, keys, most: int = 6) -> list[tuple]:
     """The permutations (``perm[tid]`` = the thread's place in the canonical order) that sort
     every class of symmetric threads by ``keys[tid]``.  Threads of a class with equal keys may

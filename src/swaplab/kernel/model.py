@@ -115,7 +115,7 @@ class Kernel(Memory, Swapfile, SwapSlots, SwapState, Rmap, Vmscan, Madvise, Swap
         if self.si.slot_cache:
             # only swapoff writes swap_slot_cache_enabled and drains another CPU's slot cache
             self.si.slot_cache_enabled.private = FROZEN
-            for t, cache in enumerate(self.si.swp_slots):
+            for t, cache in self.si.swp_slots.items():
                 for obj in cache.objects():
                     obj.private = t
 

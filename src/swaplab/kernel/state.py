@@ -225,7 +225,9 @@ class SwapInfo:
         # thread is its own CPU), or none when the option is off (kernel/swap_slots.py)
         self.slot_cache = slot_cache
         self.slot_cache_size = slot_cache_size           # SWAP_SLOTS_CACHE_SIZE (SWAP_BATCH, 64)
-        self.swp_slots = [SwapSlotsCache(t) for t in range(ncpus)] if slot_cache else []
+        from ..engine.symmetry import Tid, per_thread_list
+        self.swp_slots = per_thread_list([SwapSlotsCache(Tid(t)) for t in range(ncpus)] if slot_cache else [],
+                                         SwapSlotsCache.objects)
 
 
 class SwapSlotsCache:
