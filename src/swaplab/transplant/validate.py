@@ -62,11 +62,13 @@ def model_on_schedule(design_cls, scenario, sched: Schedule) -> str:
 
 
 # T0's steps in bypass × slot-reuse, counted in its trace when it runs first and alone
-# (sequential_schedule(d, s, [(0, None), (1, None)]), replayed with tracing): 1 the refault point, 2 the load and down_read(mmap_lock),
-# 3 find_vma, 4 the orig_pte read and get_swap_device, 5 the swap cache lookup, 6 the
-# skip-swapcache set-up, 7 the read, 8 the PTE lock.  Paused after 1-3 it has not read the PTE
-# (plan.py holds it in user space); after 4-7 it parks at each delay point before the PTE lock.
-CONTROL_CUTS = range(4, 8)
+# (sequential_schedule(d, s, [(0, None), (1, None)]), replayed with tracing): 1 the refault point,
+# 2 the load, down_read(mmap_lock) and find_vma (one step: nobody takes mmap_lock for write or
+# unmaps, so neither has a scheduling point of its own), 3 the orig_pte read and get_swap_device,
+# 4 the swap cache lookup, 5 the skip-swapcache set-up, 6 the read, 7 the PTE lock.  Paused
+# after 1-2 it has not read the PTE (plan.py holds it in user space); after 3-6 it parks at
+# each delay point before the PTE lock.
+CONTROL_CUTS = range(3, 7)
 
 
 def control_schedules():
