@@ -143,14 +143,23 @@ def _with_device(s, **options):
 
 @pytest.mark.parametrize("path", WIDEN, ids=lambda p: p.stem)
 def test_to_toml_round_trips_the_device_options(path):
-    # the widen scenarios set vm_swap_full = "computed" (their files say so); a read error is added
+    # each widen scenario as its file has it (vm_swap_full, slot_cache, read errors, reclaim),
+    # and with each option of the device turned the other way
     s = get(path.read_text())
-    assert s.device.vm_swap_full == "computed"
-    for c in (s, _with_device(s, read_errors=[0])):
+    flipped = "never" if s.device.vm_swap_full == "computed" else "computed"
+    for c in (s, _with_device(s, read_errors=[0]), _with_device(s, vm_swap_full=flipped),
+              _with_device(s, slot_cache=not s.device.slot_cache)):
         back = get(to_toml(c))
         back.path = c.path
-        assert back == c and back.device.vm_swap_full == "computed"
+        assert back == c
     assert get(to_toml(_with_device(s, read_errors=[0]))).device.read_errors == [0]
+
+
+def test_the_widen_scenarios_use_the_device_options():
+    # so that the round trip above meets each option as a file sets it
+    devices = [get(p.read_text()).device for p in WIDEN]
+    assert any(d.vm_swap_full == "computed" for d in devices)
+    assert any(d.slot_cache for d in devices) and any(d.read_errors for d in devices)
 
 
 def test_canonical_form_tells_device_options_apart():
