@@ -315,6 +315,16 @@ class AllocLeavesSlotCached(Kernel):
         return entry
 
 
+# --- a poisoned entry without a failing device -------------------------------------------------------
+class ReadFailsSilently(Kernel):
+    """Every read of the device fails (the folio stays !uptodate) though the scenario declares
+    no read error: swapoff's unuse_pte then poisons a page that was fine."""
+    name = "planted-read-fails-silently"
+
+    def swap_read_folio(self, folio, entry):
+        return (yield from self._swap_read_folio_error(folio, entry))
+
+
 # --- switching one check off ------------------------------------------------------------------------
 class _DropRaises(ast.NodeTransformer):
     """Replace each ``raise`` inside function ``within`` whose source contains one of

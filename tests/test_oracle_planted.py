@@ -52,6 +52,7 @@ OFF = {
     "swapoff-swap-pte": (["points into the removed device"], "_check_after_swapoff", 1),
     "swapoff-value": (["holds {_show(v)}, but the last value"], "_check_after_swapoff", 1),
     "swapoff-locked": (["is still locked"], "_check_after_swapoff", 1),
+    "poisoned": (["no read of the device failed"], "_check_poisoned", 1),
 }
 
 # (check, planted design, scenario, kind, message fragment, what the run finds with the check
@@ -120,6 +121,10 @@ CASES = [
      "data-loss", "A: page 0 holds 101, but the last value written there was 1", None),
     ("swapoff-locked", P.UnuseForgetsUnlock, P.one_thread(["swapoff"]),
      "leak", "folio#1 is still locked after every thread finished", None),
+    # a page lost to a read error nobody declared: without the check a poisoned PTE is a page
+    # the oracle asks nothing of
+    ("poisoned", P.ReadFailsSilently, P.one_thread(["swapoff"]),
+     "data-loss", "A.pte[0] is poisoned, but no read of the device failed", None),
 ]
 IDS = [f"{c[0]}-{c[1].name.removeprefix('planted-')}" for c in CASES]
 
