@@ -305,7 +305,7 @@ KILLS = {
     # cands` exit it indexes an empty list (model-error); negated, it does so exactly then;
     # without that exit's unlock, si->lock stays held and the next fault sleeps under it.
     "mutants/full-device-pageout": [("swapfile._scan_swap_map_slots_full:drop-check:0", "model-error"),
-                                    ("swapfile._scan_swap_map_slots_full:drop-unlock:0", "crash"),
+                                    ("swapfile.get_swap_pages:drop-unlock:0", "crash"),
                                     ("swapfile._scan_swap_map_slots_full:negate:0", "model-error")],
     # madvise_pageout, madvise_dontneed or madvise_willneed without its up_read leaves
     # mmap_lock held for read: T0's fork waits forever.
@@ -323,9 +323,9 @@ KILLS = {
     # folio (model-error); without the count test, or with it negated or off by one, it
     # returns -ENOMEM and swapoff fails (crash).  Putting the folio before unlocking it frees
     # it locked once the zap and the swap cache's drop leave swapoff the last reference.
-    "mutants/swapoff-vs-dontneed": [("swapoff.unuse_pte_range:drop-check:1", "model-error"),
-                                    ("swapoff.unuse_pte_range:drop-check:2", "crash"),
-                                    ("swapoff.unuse_pte_range:negate:3", "crash"),
+    "mutants/swapoff-vs-dontneed": [("swapoff.unuse_pte_range:drop-check:2", "model-error"),
+                                    ("swapoff.unuse_pte_range:drop-check:3", "crash"),
+                                    ("swapoff.unuse_pte_range:negate:4", "crash"),
                                     ("swapoff.unuse_pte_range:off-by-one:0", "crash"),
                                     ("swapoff.unuse_pte_range:swap:4", "crash")],
     # The entry is shared (parent and child, exclusive bit clear).  unuse_pte with its test
