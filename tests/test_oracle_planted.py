@@ -50,6 +50,7 @@ OFF = {
     "swapoff-swap-pte": (["points into the removed device"], "_check_after_swapoff", 1),
     "swapoff-value": (["holds {_show(v)}, but the last value"], "_check_after_swapoff", 1),
     "swapoff-locked": (["is still locked"], "_check_after_swapoff", 1),
+    "poisoned": (["is poisoned, but no read"], "_check_poisoned", 1),
 }
 
 # (check, planted design, scenario, kind, message fragment, what the run finds with the check
@@ -109,6 +110,10 @@ CASES = [
      "data-loss", "A: page 0 holds 101, but the last value written there was 1", None),
     ("swapoff-locked", P.UnuseForgetsUnlock, P.one_thread(["swapoff"]),
      "leak", "folio#1 is still locked after every thread finished", None),
+    # a poisoned entry is a page lost to a failed read; on a device that never fails one, the
+    # model (or a design) threw the data away: with the check off the page is simply skipped
+    ("poisoned", P.PoisonsWithoutReadError, P.one_thread(["swapoff"]),
+     "data-loss", "A.pte[0] is poisoned, but no read of the device failed", None),
 ]
 IDS = [f"{c[0]}-{c[1].name.removeprefix('planted-')}" for c in CASES]
 
