@@ -325,6 +325,20 @@ class ReadFailsSilently(Kernel):
         return (yield from self._swap_read_folio_error(folio, entry))
 
 
+class PoisonsWithoutReadError(Kernel):
+    """unuse_pte poisons the page although its read succeeded (the !uptodate branch taken
+    always): the data is thrown away with no device error to blame."""
+    name = "planted-poisons-without-read-error"
+
+    def unuse_pte(self, mm, addr, entry, folio):
+        from swaplab.kernel.types import PTE_POISONED
+        yield from mm.ptl.lock()
+        mm.pte[addr].value = PTE_POISONED
+        yield from self.swap_free(entry)
+        yield from mm.ptl.unlock()
+        return 0
+
+
 # --- switching one check off ------------------------------------------------------------------------
 class _DropRaises(ast.NodeTransformer):
     """Replace each ``raise`` inside function ``within`` whose source contains one of

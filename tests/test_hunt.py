@@ -330,12 +330,12 @@ def test_a_hunt_resumes_where_it_stopped(tmp_path):
     r1 = hunt(_cfg(tmp_path, max_scenarios=6))
     assert r1.scenarios >= 6 and not r1.interrupted
     st = Store(tmp_path / "hunt.db")
-    pos1, mut1, corpus1 = st.get("enum:2,1,1,1"), st.get("mutation:0"), st.corpus_size()
+    pos1, mut1, corpus1 = st.get("enum-by-size:2,1,1,1"), st.get("mutation:0"), st.corpus_size()
     st.close()
     assert pos1 > 0 and corpus1 >= 1
     r2 = hunt(_cfg(tmp_path, max_scenarios=r1.scenarios + 4))
     st = Store(tmp_path / "hunt.db")
-    assert st.get("enum:2,1,1,1") > pos1              # the enumeration went on, not back to 0
+    assert st.get("enum-by-size:2,1,1,1") > pos1              # the enumeration went on, not back to 0
     assert st.get("mutation:0") >= mut1
     assert st.corpus_size() >= corpus1
     st.close()

@@ -91,7 +91,9 @@ class Coordinator:
         self.universe = branch_universe(measured_files([get_design(d) for d in cfg.designs]))
         self.kernel_universe = branch_universe(kernel_files())
         self.arcs = self.store.arcs()
-        self.bkey = f"enum:{cfg.bound}"
+        # the raw position means something only in one order of the stream: a store from the
+        # session-5 order ("enum:T,K,P,S") starts this enumeration from the beginning
+        self.bkey = f"enum-by-size:{cfg.bound}"
         self.mkey = f"mutation:{cfg.seed}"
         self.enum_pos = self.store.get(self.bkey, 0)
         self.mut_n = self.store.get(self.mkey, 0)
