@@ -233,3 +233,55 @@ def test_a_late_readahead_after_swapoff_allocates_and_finds_the_slot_free(design
               max_executions=None)
     assert r.ok and r.complete == "complete", r.violation
     assert bool(design.late_enoent) == late
+
+
+# --- 3. vm_swap_full() during swapoff: the device's pages are out of both counts ---------------
+FULL_ONE_OF_TWO = """
+[device]
+slots = 2
+vm_swap_full = "computed"
+[[mm]]
+name = "A"
+pages = [{ state = "swapped", value = 1 }]
+[[thread]]
+ops = ["read 0"]
+"""
+
+
+@pytest.mark.parametrize("writeok,full", [(True, False), (False, True)])
+def test_vm_swap_full_during_swapoff_counts_without_the_device(writeok, full):
+    # One slot of two in use.  Before swapoff: nr_swap_pages 1, total 2: 1 * 2 < 2 is false.
+    # From sys_swapoff's first step (atomic_long_sub(p->pages, &nr_swap_pages);
+    # total_swap_pages -= p->pages;): nr_swap_pages -1, total 0: -2 < 0 is true.  The old
+    # model computed false both ways.
+    def body(k):
+        if not writeok:
+            k.si.flags._v &= ~SWP_WRITEOK          # as swapoff's first step leaves it
+        return (yield from k.vm_swap_full())
+    from kernel_harness import run
+    _, ret, r = run(body, FULL_ONE_OF_TWO)
+    assert not r.violations, r.violations
+    assert ret is full
+
+
+class FreesDuringSwapoff(Kernel):
+    """Records each fault that frees the swap cache (should_try_to_free_swap) while swapoff
+    runs."""
+    freed: list = []
+
+    def should_try_to_free_swap(self, folio, vmf, in_swapcache):
+        ret = yield from super().should_try_to_free_swap(folio, vmf, in_swapcache)
+        if ret and not self.si.flags.peek() & SWP_WRITEOK:
+            self.freed.append(vmf.addr)
+        return ret
+
+
+def test_a_read_fault_during_swapoff_frees_the_swap_cache_when_computed():
+    # swapoff-vs-fault-full: T1's read fault on the one page in use (of two slots) during
+    # swapoff finds vm_swap_full() true and frees the slot (folio_free_swap), as v6.6 does; with
+    # the old count (false: 1 * 2 < 2) a read fault never freed it.
+    FreesDuringSwapoff.freed = []
+    v = check(FreesDuringSwapoff, load_scenario(SCENARIOS / "swapoff-vs-fault-full.toml"),
+              strategy="stateful", max_executions=None)
+    assert v.ok and v.complete == "complete", v.violation
+    assert FreesDuringSwapoff.freed
