@@ -17,6 +17,8 @@ import pytest
 from swaplab.designs import DESIGNS
 from swaplab.engine import Program, Step, explore
 from swaplab.kernel import Kernel
+from swaplab.kernel.state import SWP_WRITEOK
+from swaplab.kernel.swapfile import ENOENT
 from swaplab.scenarios import load_scenario, parse_scenario
 from swaplab.verify import check
 
@@ -163,3 +165,123 @@ def test_munmap_scenarios_have_no_violation_under_bypass(name):
               max_executions=None)
     assert v.ok, v.violation
     assert v.complete == "complete"
+
+
+# --- 2. swapoff re-enables the slot cache to has_usable_swap() -----------------------------------
+def test_swapoff_of_the_only_device_leaves_the_slot_cache_disabled():
+    # mm/swap_slots.c v6.6: swap_slot_cache_enabled = has_usable_swap(); the device is off
+    # swap_active_head (plist_del in sys_swapoff), the only one: false.  The old model wrote true.
+    seen = {}
+
+    def body(k):
+        yield from k.swapoff()
+        seen["enabled"] = k.si.slot_cache_enabled.peek()
+    r = _two_threads(Kernel, TWO_SWAPPED, body, _nothing, lambda k: None)
+    assert r.stats.complete and not r.violations, r.violations
+    assert seen["enabled"] is False
+
+
+def _nothing(k):
+    return
+    yield
+
+
+class LateReadahead(Kernel):
+    """Records each swapcache_prepare that finds its slot free after try_to_unuse returned."""
+    late_enoent: list = []
+
+    def try_to_unuse(self):
+        ret = yield from super().try_to_unuse()
+        self.unused = True
+        return ret
+
+    def swapcache_prepare(self, entry):
+        err = yield from super().swapcache_prepare(entry)
+        if err == ENOENT and getattr(self, "unused", False):
+            self.late_enoent.append(entry)
+        return err
+
+
+class ReenableToTrue(LateReadahead):
+    """The old model: swapoff re-enabled the slot cache to true (sys_swapoff as the model has
+    it otherwise, without the -EINVAL path)."""
+
+    def swapoff(self):
+        si = self.si
+        yield from si.lock.locked_step(((si.flags, True),), "clear SWP_WRITEOK")
+        si.flags.value &= ~SWP_WRITEOK
+        yield from si.slot_cache_enabled.write(False)
+        yield from self.try_to_unuse()
+        yield from si.slot_cache_enabled.write(True)
+        yield from si.users_live.write(False)
+        pcpu = si.users_all()
+        yield Step(tuple((c, False) for c in pcpu), "wait_for_completion",
+                   guard=lambda: sum(c._v for c in pcpu) == 0, kind="wait")
+        yield Step(tuple((c, True) for c in si.swap_map), "vfree(swap_map)")
+        si.freed = True
+
+
+@pytest.mark.parametrize("design,late", [(LateReadahead, True), (ReenableToTrue, False)])
+def test_a_late_readahead_after_swapoff_allocates_and_finds_the_slot_free(design, late):
+    # swapoff-willneed (fix 8's scenario): T1 read page 0's swap PTE before swapoff unused it
+    # and holds a device reference when it looks the slot up after try_to_unuse: the slot is free (count 0) and the slot cache is
+    # still disabled, so __read_swap_cache_async allocates a folio and swapcache_prepare returns
+    # -ENOENT.  With the cache re-enabled to true it returned NULL at the count test instead.
+    # Either way nothing is read in and there is no violation.
+    design.late_enoent = []
+    r = check(design, load_scenario(SCENARIOS / "swapoff-willneed.toml"), strategy="stateful",
+              max_executions=None)
+    assert r.ok and r.complete == "complete", r.violation
+    assert bool(design.late_enoent) == late
+
+
+# --- 3. vm_swap_full() during swapoff: the device's pages are out of both counts ---------------
+FULL_ONE_OF_TWO = """
+[device]
+slots = 2
+vm_swap_full = "computed"
+[[mm]]
+name = "A"
+pages = [{ state = "swapped", value = 1 }]
+[[thread]]
+ops = ["read 0"]
+"""
+
+
+@pytest.mark.parametrize("writeok,full", [(True, False), (False, True)])
+def test_vm_swap_full_during_swapoff_counts_without_the_device(writeok, full):
+    # One slot of two in use.  Before swapoff: nr_swap_pages 1, total 2: 1 * 2 < 2 is false.
+    # From sys_swapoff's first step (atomic_long_sub(p->pages, &nr_swap_pages);
+    # total_swap_pages -= p->pages;): nr_swap_pages -1, total 0: -2 < 0 is true.  The old
+    # model computed false both ways.
+    def body(k):
+        if not writeok:
+            k.si.flags._v &= ~SWP_WRITEOK          # as swapoff's first step leaves it
+        return (yield from k.vm_swap_full())
+    from kernel_harness import run
+    _, ret, r = run(body, FULL_ONE_OF_TWO)
+    assert not r.violations, r.violations
+    assert ret is full
+
+
+class FreesDuringSwapoff(Kernel):
+    """Records each fault that frees the swap cache (should_try_to_free_swap) while swapoff
+    runs."""
+    freed: list = []
+
+    def should_try_to_free_swap(self, folio, vmf, in_swapcache):
+        ret = yield from super().should_try_to_free_swap(folio, vmf, in_swapcache)
+        if ret and not self.si.flags.peek() & SWP_WRITEOK:
+            self.freed.append(vmf.addr)
+        return ret
+
+
+def test_a_read_fault_during_swapoff_frees_the_swap_cache_when_computed():
+    # swapoff-vs-fault-full: T1's read fault on the one page in use (of two slots) during
+    # swapoff finds vm_swap_full() true and frees the slot (folio_free_swap), as v6.6 does; with
+    # the old count (false: 1 * 2 < 2) a read fault never freed it.
+    FreesDuringSwapoff.freed = []
+    v = check(FreesDuringSwapoff, load_scenario(SCENARIOS / "swapoff-vs-fault-full.toml"),
+              strategy="stateful", max_executions=None)
+    assert v.ok and v.complete == "complete", v.violation
+    assert FreesDuringSwapoff.freed

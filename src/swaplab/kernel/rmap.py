@@ -76,7 +76,8 @@ class Rmap:
         yield from self.mmlist_add(mm)
         swp = swp_entry_to_pte(entry, excl)
         # page_try_share_anon_rmap (always succeeds: no GUP pins), set_pte_at(swp_pte),
-        # page_remove_rmap
+        # page_remove_rmap.  v6.6 clears PageAnonExclusive before the mmlist add above; nobody
+        # reads it in between (PTL held, folio locked, PTE none): docs/model.md
         yield Step(((cell, True), (folio.anon_exclusive, True), (folio.mapcount, True)),
                    f"try_to_unmap_one: set_pte_at({mm.name}.pte[{addr}], {swp})", cost="set_pte")
         folio.anon_exclusive.value = False

@@ -8,7 +8,7 @@ to the allocator, which makes reuse *easier* than in the kernel), memcg charging
 from __future__ import annotations
 
 from ..engine import Step, Violation, choose, note_lazy
-from .state import test_flags
+from .state import SWP_WRITEOK, test_flags
 from .types import POISON, SWAP_HAS_CACHE, SWAP_MAP_BAD, SWAP_MAP_MAX, fmt_map, swap_count
 
 EEXIST, ENOENT, EINVAL, ENOMEM = -17, -2, -22, -12
@@ -170,16 +170,30 @@ class Swapfile:
         atomic_long_add with inuse_pages--); the read is one lockless step on inuse_pages.
         ``pending`` is what the caller has already subtracted (get_swap_pages takes its slot off
         nr_swap_pages before scan_swap_map_slots runs).  Not modeled: another thread's read in
-        that window, which sees the allocating thread's slot as taken already."""
+        that window, which sees the allocating thread's slot as taken already.
+
+        From swapoff's first step on, both counts are without the device: sys_swapoff v6.6,
+        in the swap_lock section that clears SWP_WRITEOK (the model's one step),
+
+            atomic_long_sub(p->pages, &nr_swap_pages);
+            total_swap_pages -= p->pages;
+
+        so total_swap_pages is 0 and nr_swap_pages is -inuse_pages (swap_range_free still adds
+        back each slot it frees): vm_swap_full() is true while try_to_unuse finds a slot in
+        use.  The model reads SWP_WRITEOK in the same step to know which."""
         si = self.si
         if si.swap_full != "computed":
             return False
-        inuse = yield from si.inuse_pages.read("vm_swap_full: atomic_long_read(&nr_swap_pages)", cost="read")
-        return self._swap_full_of(inuse, pending)
+        yield Step(((si.inuse_pages, False), (si.flags, False)),
+                   "vm_swap_full: atomic_long_read(&nr_swap_pages)", cost="read")
+        return self._swap_full_of(si.inuse_pages.value, pending, bool(si.flags.value & SWP_WRITEOK))
 
-    def _swap_full_of(self, inuse: int, pending: int = 0) -> bool:
-        nr_swap_pages = self.si.nslots - inuse - pending
-        return nr_swap_pages * 2 < self.si.nslots
+    def _swap_full_of(self, inuse: int, pending: int = 0, counted: bool = True) -> bool:
+        """nr_swap_pages * 2 < total_swap_pages; ``counted``: the device is still in both
+        (SWP_WRITEOK), else swapoff has taken its pages out of both."""
+        total = self.si.nslots if counted else 0
+        nr_swap_pages = total - inuse - pending
+        return nr_swap_pages * 2 < total
 
     def mem_cgroup_swap_full(self, folio):
         """mem_cgroup_swap_full() v6.6 (mm/memcontrol.c) without memcg: ``if (vm_swap_full())
@@ -247,7 +261,7 @@ class Swapfile:
             yield Step(((si.flags, False), (si.inuse_pages, False)) + tuple((c, False) for c in si.swap_map),
                        "scan_swap_map_slots: find a free slot", cost="scan")
             inuse = si.inuse_pages.value
-            full = self._swap_full_of(inuse, pending=1)
+            full = self._swap_full_of(inuse, pending=1, counted=bool(si.flags.value & SWP_WRITEOK))
             cands = [] if not si.flags.value & 0x2 or inuse >= si.nslots else \
                 [i for i, c in enumerate(si.swap_map)
                  if i not in passed and (c.value == 0 or (full and c.value == SWAP_HAS_CACHE))]

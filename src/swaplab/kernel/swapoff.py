@@ -17,7 +17,7 @@ class Swapoff:
     def swapoff(self):
         """sys_swapoff() v6.6: find the device among the SWP_WRITEOK ones (-EINVAL if it is not
         one: a second swapoff), clear SWP_WRITEOK, disable the swap slot cache, try_to_unuse(),
-        re-enable the slot cache, then percpu_ref_kill(users) and wait until every
+        re-enable the slot cache (to has_usable_swap(): false, the only device is gone), then percpu_ref_kill(users) and wait until every
         get_swap_device() user has put it, then free swap_map:
 
             disable_swap_slots_cache_lock();
@@ -51,12 +51,15 @@ class Swapoff:
         if si.slot_cache:
             yield from self.drain_swap_slots_cache()
         yield from self.try_to_unuse()
-        # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users:
-        # `swap_slot_cache_enabled = has_usable_swap();`, false with the one device off
-        # swap_active_head (plist_del before try_to_unuse).  Without the slot_cache option the
-        # model keeps writing true, as it always has (docs/model.md, "widen e").
-        yield from si.slot_cache_enabled.write(not si.slot_cache, "reenable_swap_slots_cache_unlock",
-                                               cost="write")
+        # v6.6 re-enables the slot cache right after try_to_unuse(), before the wait for users,
+        # to what mm/swap_slots.c's __reenable_swap_slots_cache() finds:
+        #     swap_slot_cache_enabled = has_usable_swap();
+        # has_usable_swap() is false once swap_active_head is empty, and sys_swapoff took the
+        # device off it (plist_del) in the step that cleared SWP_WRITEOK: with the model's one
+        # device the cache stays disabled, so a late __read_swap_cache_async of a free slot
+        # does not take the "unused swap slot" shortcut (swapcache_prepare says -ENOENT).
+        yield from si.slot_cache_enabled.write(False, "reenable_swap_slots_cache_unlock: "
+                                               "swap_slot_cache_enabled = has_usable_swap()", cost="write")
         yield from si.users_live.write(False, "percpu_ref_kill(&si->users)", cost="write")
         # synchronize_rcu(); wait_for_completion(&si->comp): every user has gone
         pcpu = si.users_all()
