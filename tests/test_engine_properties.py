@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from programs import await_nonzero
-from swaplab.engine import Cell, Program, SleepLock, SpinLock, check, explore, replay, retry
+from swaplab.engine import Cell, Program, SleepLock, SpinLock, check, current_tid, explore, replay, retry
 
 op = st.one_of(
     st.tuples(st.just("read"), st.integers(0, 2)),
@@ -21,6 +21,45 @@ op = st.one_of(
 programs = st.lists(st.lists(op, min_size=1, max_size=3), min_size=2, max_size=3)
 
 
+def run_ops(ops, xs, lock, folio_lock, seen):
+    """One random program's thread: its ops, what it reads kept in ``seen`` by (its thread
+    id, op index)."""
+    t = current_tid()
+    for k, o in enumerate(ops):
+        if o[0] == "read":
+            seen[(t, k)] = yield from xs[o[1]].read()
+        elif o[0] == "write":
+            yield from xs[o[1]].write(o[2])
+        elif o[0] in ("locked_inc", "folio_inc"):
+            lk = lock if o[0] == "locked_inc" else folio_lock
+            yield from lk.lock()
+            v = yield from xs[o[1]].read()
+            yield from xs[o[1]].write(v + 1)
+            yield from lk.unlock()
+        elif o[0] == "try_inc":       # spin_trylock: the lock's held state is visible
+            seen[(t, k)] = ok = yield from lock.trylock()
+            if ok:
+                v = yield from xs[o[1]].read()
+                yield from xs[o[1]].write(v + 1)
+                yield from lock.unlock()
+        elif o[0] == "locked_step":   # a one-step critical section
+            x = xs[o[1]]
+            yield from lock.locked_step(((x, True),), "locked_step")
+            x.value = x.value + 1
+        elif o[0] == "await_locked":  # the same, reading it under the spinlock
+            first = True
+            while True:
+                yield from retry("await_locked", first)
+                first = False
+                yield from lock.lock()
+                v = yield from xs[o[1]].read()
+                yield from lock.unlock()
+                if v:
+                    break
+        else:  # wait in a retry loop until the variable is non-zero
+            yield from await_nonzero(xs[o[1]])
+
+
 def build(spec) -> Program:
     def setup(w):
         xs = [Cell(f"x{i}", 0) for i in range(3)]
@@ -28,42 +67,8 @@ def build(spec) -> Program:
         folio_lock = SleepLock("folio")
         seen = {}
 
-        def body(t, ops):
-            for k, o in enumerate(ops):
-                if o[0] == "read":
-                    seen[(t, k)] = yield from xs[o[1]].read()
-                elif o[0] == "write":
-                    yield from xs[o[1]].write(o[2])
-                elif o[0] in ("locked_inc", "folio_inc"):
-                    lk = lock if o[0] == "locked_inc" else folio_lock
-                    yield from lk.lock()
-                    v = yield from xs[o[1]].read()
-                    yield from xs[o[1]].write(v + 1)
-                    yield from lk.unlock()
-                elif o[0] == "try_inc":       # spin_trylock: the lock's held state is visible
-                    seen[(t, k)] = ok = yield from lock.trylock()
-                    if ok:
-                        v = yield from xs[o[1]].read()
-                        yield from xs[o[1]].write(v + 1)
-                        yield from lock.unlock()
-                elif o[0] == "locked_step":   # a one-step critical section
-                    x = xs[o[1]]
-                    yield from lock.locked_step(((x, True),), "locked_step")
-                    x.value = x.value + 1
-                elif o[0] == "await_locked":  # the same, reading it under the spinlock
-                    first = True
-                    while True:
-                        yield from retry("await_locked", first)
-                        first = False
-                        yield from lock.lock()
-                        v = yield from xs[o[1]].read()
-                        yield from lock.unlock()
-                        if v:
-                            break
-                else:  # wait in a retry loop until the variable is non-zero
-                    yield from await_nonzero(xs[o[1]])
         for t, ops in enumerate(spec):
-            w.thread(f"t{t}", body(t, ops))
+            w.thread(f"t{t}", run_ops(ops, xs, lock, folio_lock, seen))
         w.at_end(lambda: check(xs[2].peek() != 2, "x2-is-2", "x2 ended as 2"))
         w.fingerprint(lambda: (tuple(x.peek() for x in xs), tuple(sorted(seen.items()))))
     return Program(setup, "random")
@@ -362,7 +367,6 @@ symmetric_programs = st.tuples(st.lists(op, min_size=1, max_size=3), st.integers
 
 
 def build_symmetric(spec) -> Program:
-    from swaplab.engine import current_tid
     copied, copies, others = spec
     threads = [copied] * copies + list(others)
 
@@ -372,37 +376,7 @@ def build_symmetric(spec) -> Program:
         folio_lock = SleepLock("folio")
         seen = {}
 
-        def body(ops):
-            me = current_tid()
-            for k, o in enumerate(ops):
-                if o[0] == "read":
-                    seen[(me, k)] = yield from xs[o[1]].read()
-                elif o[0] == "write":
-                    yield from xs[o[1]].write(o[2])
-                elif o[0] in ("locked_inc", "folio_inc"):
-                    lk = lock if o[0] == "locked_inc" else folio_lock
-                    yield from lk.lock()
-                    v = yield from xs[o[1]].read()
-                    yield from xs[o[1]].write(v + 1)
-                    yield from lk.unlock()
-                elif o[0] == "try_inc":
-                    seen[(me, k)] = ok = yield from lock.trylock()
-                    if ok:
-                        v = yield from xs[o[1]].read()
-                        yield from xs[o[1]].write(v + 1)
-                        yield from lock.unlock()
-                elif o[0] == "locked_step":
-                    x = xs[o[1]]
-                    yield from lock.locked_step(((x, True),), "locked_step")
-                    x.value = x.value + 1
-                else:
-                    first = True
-                    while True:
-                        yield from retry("await", first)
-                        first = False
-                        if (yield from xs[o[1]].read()):
-                            break
-        tids = [w.thread(f"t{t}", body(ops)) for t, ops in enumerate(threads)]
+        tids = [w.thread(f"t{t}", run_ops(ops, xs, lock, folio_lock, seen)) for t, ops in enumerate(threads)]
         w.symmetric(tids[:copies])
 
         def fingerprint():
